@@ -235,3 +235,20 @@ def test_gif_bytes_decode_to_the_frames():
         gif([])
     with pytest.raises(ValueError, match="duration_ms"):
         gif(frames, duration_ms=0)
+
+
+def test_generate_with_the_projects_models():
+    from playground.config import ModelConfig
+    from playground.models import build_models
+
+    cfg = ModelConfig(arch="mlp", conditional=True, z_dim=Z, g_width=8, g_depth=1, d_width=8)
+    G, _ = build_models(cfg, (1, 6, 6), 3, torch.Generator().manual_seed(0))
+    G.train()
+    images = generate(G, [0, 1, 2], Z, labels=[0, 1, 2])
+    assert images.shape == (3, 1, 6, 6) and images.abs().max() <= 1
+    assert torch.allclose(generate(G, [1], Z, labels=1)[0], images[1], atol=1e-6, rtol=0)
+    assert G.training
+    toy = ModelConfig(arch="mlp", z_dim=Z, g_width=8, g_depth=1, d_width=8)
+    G2, _ = build_models(toy, (2,), 0, torch.Generator().manual_seed(0))
+    assert generate(G2, [5, 6], Z).shape == (2, 2)
+    assert interpolate(G2, 5, 6, 4, Z).shape == (4, 2)
