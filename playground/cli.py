@@ -1,0 +1,245 @@
+"""The command line: `playground train | sample | judge | eval | presets`.
+
+Every subcommand drives the same core objects as the web app. Errors (bad flags, bad files, bad
+values) print one line on stderr and exit with status 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .presets import PRESETS, get_preset
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(Exception):
+    """An error to print as one line."""
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per config field (`--g-lr 1e-3`, `--spectral-norm/--no-spectral-norm`, ...)."""
+    for klass in (DataConfig, ModelConfig, TrainConfig):
+        group = parser.add_argument_group(f"{klass.__name__} fields (override the preset)")
+        for f in dataclasses.fields(klass):
+            flags = [f"--{f.name.replace('_', '-')}"]
+            if "_" in f.name:
+                flags.append(f"--{f.name}")
+            default = f.default
+            if isinstance(default, bool):
+                group.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction,
+                                   default=None)
+            else:
+                kind = type(default) if default is not None else str
+                group.add_argument(*flags, dest=f.name, type=kind, default=None,
+                                   metavar=kind.__name__.upper())
+
+
+def _config_from_args(args: argparse.Namespace) -> RunConfig:
+    config = get_preset(args.preset)
+    names = [f.name for k in (DataConfig, ModelConfig, TrainConfig) for f in dataclasses.fields(k)]
+    changes = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    return config.replace(**changes) if changes else config
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .train import Trainer
+
+    if args.resume:
+        trainer = load_checkpoint(args.resume, device=args.device)
+        if args.steps is not None:
+            trainer.update(steps=args.steps)
+        name = Path(args.resume).stem
+    else:
+        config = _config_from_args(args)
+        trainer = Trainer(config)
+        name = args.preset
+    out = Path(args.out or f"runs/{name}.safetensors")
+    target = trainer.config.train.steps
+    print(f"training {name}: {trainer.dataset.info}; device {trainer.device}; "
+          f"{target} steps -> {out}", file=sys.stderr)
+    log_every = args.log_every or max(1, target // 10)
+    interrupted = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with tqdm(total=target, initial=min(trainer.step_count, target), unit="step",
+                  disable=args.quiet, dynamic_ncols=True) as bar:
+            while trainer.step_count < target and not interrupted:
+                chunk = min(args.chunk, target - trainer.step_count)
+                before = trainer.step_count
+                records = trainer.step(chunk)
+                last = records[-1]
+                if last.event:
+                    tqdm.write(last.event, file=sys.stderr)
+                    save_checkpoint(trainer, out)
+                    print(f"saved the last good state to {out}", file=sys.stderr)
+                    return 1
+                bar.update(trainer.step_count - before)
+                bar.set_postfix(loss_d=f"{last.loss_d:.3f}", loss_g=f"{last.loss_g:.3f}",
+                                img_s=f"{last.images_per_s:.0f}")
+                if trainer.step_count // log_every != before // log_every:
+                    tqdm.write(_summary(last), file=sys.stderr)
+                    for alert in _alerts(trainer):
+                        tqdm.write(f"alert: {alert}", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    save_checkpoint(trainer, out)
+    if interrupted:
+        print(f"interrupted at step {trainer.step_count}; saved to {out}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"saved {out} (step {trainer.step_count}, {trainer.elapsed_s:.1f} s of training)",
+          file=sys.stderr)
+    return 0
+
+
+def _summary(r: Any) -> str:
+    return (f"step {r.step}: loss_D {r.loss_d:.4f}  loss_G {r.loss_g:.4f}  D(x) {r.d_real:.3f}  "
+            f"D(G(z)) {r.d_fake:.3f}  |grad D| {r.grad_norm_d:.3g}  |grad G| {r.grad_norm_g:.3g}  "
+            f"{r.images_per_s:.0f} img/s")
+
+
+def _alerts(trainer: Any) -> list[str]:
+    try:
+        from .alerts import check
+    except ImportError:  # the alerts module is optional for the CLI
+        return []
+    return [f"{a.title}: {a.explanation} Try: {a.what_to_try}" for a in check(trainer.history)]
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .sample import generate, grid, parse_seeds
+
+    trainer = load_checkpoint(args.checkpoint, device=args.device)
+    seeds = parse_seeds(args.seeds)
+    if trainer.is_2d:
+        raise CLIError("this checkpoint is a 2D model: sample it in the app's Sample tab")
+    if args.label is not None and not trainer.config.model.conditional:
+        raise CLIError("--label needs a conditional checkpoint")
+    if args.label is not None and not 0 <= args.label < trainer.num_classes:
+        raise CLIError(f"--label {args.label} is out of range: allowed 0..{trainer.num_classes - 1}")
+    labels = args.label if trainer.config.model.conditional else None
+    if trainer.config.model.conditional and labels is None:
+        labels = [s % trainer.num_classes for s in seeds]
+    images = generate(trainer.sampler(), seeds, trainer.config.model.z_dim,
+                      truncation=args.truncation, labels=labels, device=trainer.device)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid(images, nrow=args.nrow).save(out)
+    print(f"wrote {len(seeds)} images to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .images import image_to_tensor, open_image
+    from .judge import score_image
+
+    trainer = load_checkpoint(args.checkpoint, device=args.device)
+    if trainer.is_2d:
+        raise CLIError("this checkpoint is a 2D model: it judges points, not images")
+    for path in args.images:
+        image = image_to_tensor(open_image(path), trainer.data_shape).to(trainer.device)
+        score = score_image(trainer.D, image, label=args.label)
+        print(f"{path}\t{score:.4f}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .metrics import evaluate_generator
+
+    trainer = load_checkpoint(args.checkpoint, device=args.device)
+    result = evaluate_generator(trainer.sampler(), trainer.dataset, trainer.config.model,
+                                n=args.samples, seed=args.seed, device=trainer.device)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name, config in PRESETS.items():
+        m, t = config.model, config.train
+        print(f"{name:12s} data={config.data.dataset} arch={m.arch}"
+              f"{' conditional' if m.conditional else ''} loss={t.loss} steps={t.steps}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="playground", description="GAN Playground from the "
+                                     "command line (the web app is `python app.py`).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a preset (any config field can be overridden)")
+    p.add_argument("--preset", default="ring8", help=f"one of: {', '.join(PRESETS)}")
+    p.add_argument("--resume", help="continue training from this checkpoint")
+    p.add_argument("--out", help="checkpoint to write (default runs/<preset>.safetensors)")
+    p.add_argument("--chunk", type=int, default=50, help="steps between progress updates")
+    p.add_argument("--log-every", type=int, default=0, help="steps between summary lines")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="write a grid of images for a list of seeds")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--seeds", default="0-63", help='e.g. "0-63" or "1,5,9"')
+    p.add_argument("--truncation", type=float, default=1.0, help="psi in (0, 1]")
+    p.add_argument("--label", type=int, help="class for conditional models")
+    p.add_argument("--nrow", type=int, default=8)
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("judge", help="print the discriminator's score of each image")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--label", type=int, help="class for conditional models")
+    p.add_argument("--device", default=None)
+    p.add_argument("images", nargs="+")
+    p.set_defaults(func=cmd_judge)
+
+    p = sub.add_parser("eval", help="quality metrics of a checkpoint")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--samples", type=int, default=None, help="number of generated samples")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("presets", help="list the presets")
+    p.set_defaults(func=cmd_presets)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .checkpoint import CheckpointError
+    from .data import DatasetUnavailable
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CLIError, ValueError, CheckpointError, DatasetUnavailable, OSError, KeyError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

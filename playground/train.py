@@ -1,0 +1,389 @@
+"""The training engine: one `Trainer` that the CLI, the web app and the tests all drive.
+
+`Trainer.step(n)` plays n rounds of the GAN game and returns one plain `StepRecord` per round.
+Hyperparameters change between steps with `Trainer.update(...)`, keeping every weight and, where
+the optimiser kind is unchanged, its moments. A non-finite loss or weight rolls the model back to
+its last finite state and says so in the record's `event`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from .config import RunConfig, TrainConfig
+from .data import Dataset, load_dataset
+from .device import pick_device
+from .losses import d_loss, g_loss, gradient_penalty
+from .models import EMA, build_models
+from .sample import latents
+
+WHICH = ("both", "d", "g")
+FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
+FIXED_POINTS = 1000  # 2D data: points in the progress scatter
+SNAPSHOT_EVERY = 50  # steps between "last good state" snapshots used to undo a divergence
+# Live edits allowed on a running model; the rest (seed, device, model shape, data) need a new run.
+LIVE_FIELDS = ("loss", "g_lr", "d_lr", "g_optimizer", "d_optimizer", "beta1", "beta2",
+               "batch_size", "d_steps", "g_steps", "gp_lambda", "ema_decay", "steps")
+
+
+@dataclass
+class StepRecord:
+    """One round of the game, as plain numbers. None = not computed in this round."""
+    step: int  # rounds played so far, this one included
+    which: str  # "both", "d" (discriminator only) or "g" (generator only)
+    loss_d: float | None
+    loss_g: float | None
+    d_real: float | None  # mean D(x) = sigmoid(logit) over the real batch
+    d_fake: float | None  # mean D(G(z)) over the fake batch
+    grad_norm_d: float | None
+    grad_norm_g: float | None
+    images_per_s: float  # real samples consumed per second over this call's rounds
+    elapsed_s: float  # training time so far (excluding time spent paused)
+    event: str = ""  # e.g. "diverged at step 812 ..."
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """An independent seed for one purpose (init, data, noise) from the run's seed."""
+    digest = hashlib.sha256(f"{seed}:{purpose}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") % (2**63)
+
+
+def make_optimizer(kind: str, params: Iterator[nn.Parameter], lr: float,
+                   betas: tuple[float, float]) -> torch.optim.Optimizer:
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    raise ValueError(f"optimizer={kind!r} is not one of: adam, sgd, rmsprop")
+
+
+class Trainer:
+    """Owns G, D, their optimisers, the random streams and the history of one run."""
+
+    def __init__(self, config: RunConfig, dataset: Dataset | None = None,
+                 device: str | torch.device | None = None, *,
+                 data_shape: tuple[int, ...] | None = None, num_classes: int | None = None):
+        self.config = config
+        self.device = pick_device(str(device) if device is not None else config.train.device)
+        self._dataset = dataset
+        if data_shape is None:  # a fresh run: the data decides the shapes
+            data_shape, num_classes = self.dataset.shape, self.dataset.num_classes
+        self.data_shape = tuple(int(s) for s in data_shape)
+        self.num_classes = int(num_classes or 0)
+        if config.model.conditional and self.num_classes == 0:
+            raise ValueError(f"conditional=True needs labelled data; {config.data.dataset!r} "
+                             "has no labels")
+        seed = config.train.seed
+        init_gen = torch.Generator().manual_seed(derive_seed(seed, "init"))
+        self.G, self.D = build_models(config.model, self.data_shape, self.num_classes, init_gen)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self.ema: EMA | None = EMA(self.G, config.train.ema_decay) if config.train.ema_decay else None
+        self.data_gen = torch.Generator().manual_seed(derive_seed(seed, "data"))
+        self.noise_gen = torch.Generator(device=self.device).manual_seed(derive_seed(seed, "noise"))
+        self.opt_g = self._optimizer("g")
+        self.opt_d = self._optimizer("d")
+        n_fixed = FIXED_POINTS if self.is_2d else FIXED_IMAGES
+        self.fixed_noise = latents(range(n_fixed), config.model.z_dim).to(self.device)
+        self.fixed_labels = (torch.arange(n_fixed, device=self.device) % self.num_classes
+                             if config.model.conditional else None)
+        self.step_count = 0
+        self.elapsed_s = 0.0
+        self.history: list[StepRecord] = []
+        self.changes: list[tuple[int, dict[str, Any]]] = []  # (step, {field: new value})
+        self.diverged = False
+        self._good: dict[str, torch.Tensor] | None = None  # last finite state
+        self._good_step = 0
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def dataset(self) -> Dataset:
+        """The training data, loaded on first use (sampling from a checkpoint never needs it)."""
+        if self._dataset is None:
+            self._dataset = load_dataset(self.config.data, self.device)
+        return self._dataset
+
+    @property
+    def is_2d(self) -> bool:
+        return self.data_shape == (2,)
+
+    @property
+    def tc(self) -> TrainConfig:
+        return self.config.train
+
+    def _optimizer(self, which: str) -> torch.optim.Optimizer:
+        tc = self.tc
+        if which == "g":
+            return make_optimizer(tc.g_optimizer, self.G.parameters(), tc.g_lr, (tc.beta1, tc.beta2))
+        return make_optimizer(tc.d_optimizer, self.D.parameters(), tc.d_lr, (tc.beta1, tc.beta2))
+
+    # ----------------------------------------------------------------- live edits
+    def update(self, **changes: Any) -> dict[str, Any]:
+        """Change training hyperparameters between steps; returns the fields that changed.
+
+        Weights always survive. Optimiser moments survive unless the optimiser kind changes
+        (a new kind starts with fresh state). Raises ValueError for a bad value or a field
+        that cannot change on a running model (seed, device, architecture, data).
+        """
+        frozen = sorted(set(changes) - set(LIVE_FIELDS))
+        if frozen:
+            raise ValueError(f"{', '.join(frozen)} cannot change on a running model: "
+                             "press Reset (or start a new run) to use a new value")
+        old = self.tc
+        new = dataclasses.replace(old, **changes)  # validates every field
+        config = dataclasses.replace(self.config, train=new)  # validates batch vs pack
+        changed = {k: v for k, v in changes.items() if getattr(old, k) != v}
+        if not changed:
+            return {}
+        self.config = config
+        for who, opt_name, lr_name in (("g", "g_optimizer", "g_lr"), ("d", "d_optimizer", "d_lr")):
+            if opt_name in changed:
+                setattr(self, f"opt_{who}", self._optimizer(who))
+                continue
+            opt = getattr(self, f"opt_{who}")
+            for group in opt.param_groups:
+                group["lr"] = getattr(new, lr_name)
+                if "betas" in group:
+                    group["betas"] = (new.beta1, new.beta2)
+        if "ema_decay" in changed:
+            if new.ema_decay == 0:
+                self.ema = None
+            elif self.ema is None:
+                self.ema = EMA(self.G, new.ema_decay)
+            else:
+                self.ema.decay = new.ema_decay
+        self.changes.append((self.step_count, changed))
+        return changed
+
+    # ----------------------------------------------------------------- the game
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.model.z_dim, generator=self.noise_gen, device=self.device)
+
+    def _fake_labels(self, n: int) -> torch.Tensor | None:
+        if not self.config.model.conditional:
+            return None
+        return torch.randint(self.num_classes, (n,), generator=self.data_gen).to(self.device)
+
+    def _d_step(self) -> tuple[torch.Tensor, ...]:
+        """Discriminator: maximise E[log D(x)] + E[log(1 - D(G(z)))] (or the chosen variant)."""
+        tc = self.tc
+        x, y = self.dataset.batch(tc.batch_size, self.data_gen)
+        y_fake = self._fake_labels(tc.batch_size)
+        with torch.no_grad():
+            fake = self.G(self._noise(tc.batch_size), y_fake)
+        real_logits = self.D(x, y)
+        fake_logits = self.D(fake, y_fake)
+        loss = d_loss(tc.loss, real_logits, fake_logits)
+        if tc.loss == "wgan-gp" and tc.gp_lambda > 0:
+            loss = loss + tc.gp_lambda * gradient_penalty(self.D, x, fake, y, self.data_gen)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = _grad_norm(self.D)
+        self.opt_d.step()
+        return loss.detach(), real_logits.detach(), fake_logits.detach(), norm
+
+    def _g_step(self) -> tuple[torch.Tensor, ...]:
+        """Generator: minimise the chosen G loss (non-saturating: -E[log D(G(z))])."""
+        tc = self.tc
+        y_fake = self._fake_labels(tc.batch_size)
+        self.D.requires_grad_(False)  # D is fixed here: skip its weight gradients
+        try:
+            fake_logits = self.D(self.G(self._noise(tc.batch_size), y_fake), y_fake)
+            loss = g_loss(tc.loss, fake_logits)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+        finally:
+            self.D.requires_grad_(True)
+        norm = _grad_norm(self.G)
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.G)
+        return loss.detach(), fake_logits.detach(), norm
+
+    def step(self, n: int = 1, which: str = "both") -> list[StepRecord]:
+        """Play n rounds; which = "both" (D then G), "d" (D only) or "g" (G only).
+
+        Scalars stay on the device until the end of the call: one sync per call, not per number.
+        If a loss or weight turns non-finite, the model goes back to its last finite state, the
+        returned list ends with a record whose `event` explains it, and `self.diverged` is True.
+        """
+        if which not in WHICH:
+            raise ValueError(f"which={which!r} is not one of: {', '.join(WHICH)}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n={n!r} must be a whole number >= 1")
+        if self._good is None or self.step_count - self._good_step >= SNAPSHOT_EVERY:
+            self._snapshot()
+        self.G.train()
+        self.D.train()
+        nan = torch.tensor(float("nan"), device=self.device)
+        rows = []
+        start = time.perf_counter()
+        for _ in range(n):
+            loss_d = d_real = d_fake = norm_d = loss_g = norm_g = nan
+            if which in ("both", "d"):
+                for _ in range(self.tc.d_steps):
+                    loss_d, real_logits, fake_logits, norm_d = self._d_step()
+                d_real = torch.sigmoid(real_logits).mean()
+                d_fake = torch.sigmoid(fake_logits).mean()
+            if which in ("both", "g"):
+                for _ in range(self.tc.g_steps):
+                    loss_g, g_fake_logits, norm_g = self._g_step()
+                if which == "g":
+                    d_fake = torch.sigmoid(g_fake_logits).mean()
+            rows.append(torch.stack([loss_d, loss_g, d_real, d_fake, norm_d, norm_g]))
+        values = torch.stack(rows).cpu()
+        seconds = time.perf_counter() - start
+        self.elapsed_s += seconds
+        images_per_s = n * self.tc.batch_size / max(seconds, 1e-9)
+        return self._records(values, which, images_per_s)
+
+    def _records(self, values: torch.Tensor, which: str, images_per_s: float) -> list[StepRecord]:
+        computed_d, computed_g = which in ("both", "d"), which in ("both", "g")
+        losses = values[:, [0]] if computed_d else values[:, :0]
+        if computed_g:
+            losses = torch.cat([losses, values[:, [1]]], dim=1)
+        bad_rows = (~torch.isfinite(losses)).any(dim=1).nonzero()
+        if len(bad_rows) or not self._weights_finite():
+            first = int(bad_rows[0]) if len(bad_rows) else len(values) - 1
+            return [self._roll_back(self.step_count + first + 1, values[first], which)]
+        records = []
+        for row in values.tolist():
+            self.step_count += 1
+            row = [None if math.isnan(v) else v for v in row]
+            records.append(StepRecord(self.step_count, which, row[0], row[1], row[2], row[3],
+                                      row[4], row[5], images_per_s, self.elapsed_s))
+        self.history.extend(records)
+        self.diverged = False
+        return records
+
+    # ----------------------------------------------------------------- divergence
+    def _weights_finite(self) -> bool:
+        params = [p.detach() for p in (*self.G.parameters(), *self.D.parameters())]
+        return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
+
+    def _snapshot(self) -> None:
+        if self._weights_finite():
+            self._good = {k: v.clone() for k, v in self.state_tensors().items()}
+            self._good_step = self.step_count
+
+    def _roll_back(self, bad_step: int, row: torch.Tensor, which: str) -> StepRecord:
+        what = [name for name, v in zip(("loss_d", "loss_g"), row[:2].tolist())
+                if not math.isfinite(v) and not (name == "loss_g" and which == "d")
+                and not (name == "loss_d" and which == "g")]
+        cause = f"{' and '.join(what)} became non-finite" if what else "a weight became non-finite"
+        assert self._good is not None
+        self.load_state_tensors(self._good)
+        self.history = [r for r in self.history if r.step <= self._good_step]
+        self.step_count = self._good_step
+        self.diverged = True
+        event = (f"diverged at step {bad_step}: {cause}; restored the last good state "
+                 f"(step {self._good_step}). Try a lower learning rate or another loss.")
+        record = StepRecord(self.step_count, which, None, None, None, None, None, None, 0.0,
+                            self.elapsed_s, event)
+        self.history.append(record)
+        return record
+
+    # ----------------------------------------------------------------- sampling helpers
+    def sampler(self) -> nn.Module:
+        """The network to sample from: the EMA of G when on, else G itself."""
+        return self.ema.shadow if self.ema is not None else self.G
+
+    @torch.no_grad()
+    def fixed_samples(self) -> torch.Tensor:
+        """G(fixed_noise) on the CPU: the progress grid (images) or scatter (2D points)."""
+        net = self.sampler()
+        was_training = net.training
+        net.eval()
+        try:
+            return net(self.fixed_noise, self.fixed_labels).float().cpu()
+        finally:
+            net.train(was_training)
+
+    # ----------------------------------------------------------------- state as tensors
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Everything needed to resume exactly, as a flat name -> tensor dict (CPU, contiguous)."""
+        out: dict[str, torch.Tensor] = {}
+        for prefix, module in (("G", self.G), ("D", self.D)):
+            for k, v in module.state_dict().items():
+                out[f"{prefix}.{k}"] = v
+        if self.ema is not None:
+            for k, v in self.ema.shadow.state_dict().items():
+                out[f"EMA.{k}"] = v
+        for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            for index, state in opt.state_dict()["state"].items():
+                for key, value in state.items():
+                    if torch.is_tensor(value):
+                        out[f"{prefix}.{index}.{key}"] = value
+                    elif value is not None:
+                        out[f"{prefix}.{index}.{key}"] = torch.tensor(value)
+        out["rng.data"] = self.data_gen.get_state()
+        out["rng.noise"] = self.noise_gen.get_state()
+        out["fixed_noise"] = self.fixed_noise
+        if self.fixed_labels is not None:
+            out["fixed_labels"] = self.fixed_labels
+        return {k: v.detach().to("cpu").contiguous() for k, v in out.items()}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Inverse of `state_tensors`. Raises KeyError/ValueError naming a missing or bad tensor."""
+        expected = set(self.state_tensors_keys())
+        missing = sorted(k for k in expected if k not in tensors)
+        if missing:
+            raise KeyError(f"missing tensor(s): {', '.join(missing[:5])}")
+        for prefix, module in (("G", self.G), ("D", self.D)):
+            _load_module(module, prefix, tensors)
+        if self.ema is not None:
+            _load_module(self.ema.shadow, "EMA", tensors)
+        for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            state: dict[int, dict[str, Any]] = {}
+            for name, value in tensors.items():
+                if name.startswith(prefix + "."):
+                    _, index, key = name.split(".", 2)
+                    state.setdefault(int(index), {})[key] = value.to(self.device) \
+                        if key != "step" else value
+            if state:
+                opt.load_state_dict({"state": state,
+                                     "param_groups": opt.state_dict()["param_groups"]})
+            else:
+                opt.state.clear()
+        self.data_gen.set_state(tensors["rng.data"].clone())
+        self.noise_gen.set_state(tensors["rng.noise"].clone())
+        self.fixed_noise = tensors["fixed_noise"].to(self.device).clone()
+        if "fixed_labels" in tensors:
+            self.fixed_labels = tensors["fixed_labels"].to(self.device).clone()
+
+    def state_tensors_keys(self) -> list[str]:
+        """Names that a complete state must hold (optimiser moments may be absent before step 1)."""
+        keys = [f"G.{k}" for k in self.G.state_dict()] + [f"D.{k}" for k in self.D.state_dict()]
+        if self.ema is not None:
+            keys += [f"EMA.{k}" for k in self.ema.shadow.state_dict()]
+        return keys + ["rng.data", "rng.noise", "fixed_noise"]
+
+
+def _load_module(module: nn.Module, prefix: str, tensors: dict[str, torch.Tensor]) -> None:
+    own = module.state_dict()
+    sub = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    unexpected = sorted(set(sub) - set(own))
+    if unexpected:
+        raise KeyError(f"unexpected tensor(s) for {prefix}: {', '.join(unexpected[:5])}")
+    for k, v in sub.items():
+        if tuple(v.shape) != tuple(own[k].shape):
+            raise ValueError(f"tensor {prefix}.{k} has shape {tuple(v.shape)}, "
+                             f"the model needs {tuple(own[k].shape)}")
+    module.load_state_dict(sub, strict=True)
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
