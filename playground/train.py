@@ -27,7 +27,6 @@ from .sample import latents
 WHICH = ("both", "d", "g")
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
 FIXED_POINTS = 1000  # 2D data: points in the progress scatter
-SNAPSHOT_EVERY = 50  # steps between "last good state" snapshots used to undo a divergence
 # Live edits allowed on a running model; the rest (seed, device, model shape, data) need a new run.
 LIVE_FIELDS = ("loss", "g_lr", "d_lr", "g_optimizer", "d_optimizer", "beta1", "beta2",
                "batch_size", "d_steps", "g_steps", "gp_lambda", "ema_decay", "steps")
@@ -223,8 +222,8 @@ class Trainer:
             raise ValueError(f"which={which!r} is not one of: {', '.join(WHICH)}")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n={n!r} must be a whole number >= 1")
-        if self._good is None or self.step_count - self._good_step >= SNAPSHOT_EVERY:
-            self._snapshot()
+        if self._good is None:
+            self._snapshot()  # the initial weights are the first good state
         self.G.train()
         self.D.train()
         nan = torch.tensor(float("nan"), device=self.device)
@@ -266,6 +265,7 @@ class Trainer:
                                       row[4], row[5], images_per_s, self.elapsed_s))
         self.history.extend(records)
         self.diverged = False
+        self._snapshot()  # losses and weights are finite: this is the new last good state
         return records
 
     # ----------------------------------------------------------------- divergence
@@ -274,9 +274,15 @@ class Trainer:
         return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
 
     def _snapshot(self) -> None:
-        if self._weights_finite():
-            self._good = {k: v.clone() for k, v in self.state_tensors().items()}
-            self._good_step = self.step_count
+        """Copy the current state into reusable buffers (no allocation once shapes are stable)."""
+        state = self.state_tensors()
+        good = self._good
+        if good is not None and good.keys() == state.keys() and all(
+                good[k].shape == v.shape and good[k].dtype == v.dtype for k, v in state.items()):
+            torch._foreach_copy_(list(good.values()), [state[k] for k in good])
+        else:
+            self._good = {k: v.clone() for k, v in state.items()}
+        self._good_step = self.step_count
 
     def _roll_back(self, bad_step: int, row: torch.Tensor, which: str) -> StepRecord:
         what = [name for name, v in zip(("loss_d", "loss_g"), row[:2].tolist())

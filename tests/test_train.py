@@ -1,0 +1,132 @@
+"""The trainer: smoke tests per preset, determinism, single steps, live edits, divergence."""
+import math
+
+import pytest
+import torch
+
+from playground.presets import PRESETS
+from playground.train import StepRecord, Trainer
+from tests.helpers import tiny
+
+
+def _same_state(a: Trainer, b: Trainer) -> bool:
+    sa, sb = a.state_tensors(), b.state_tensors()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_two_steps_per_preset(preset):
+    trainer = Trainer(tiny(preset))
+    records = trainer.step(2)
+    assert [r.step for r in records] == [1, 2]
+    for r in records:
+        assert isinstance(r, StepRecord) and not r.event
+        for value in (r.loss_d, r.loss_g, r.d_real, r.d_fake, r.grad_norm_d, r.grad_norm_g):
+            assert value is not None and math.isfinite(value)
+        assert 0 <= r.d_real <= 1 and 0 <= r.d_fake <= 1 and r.images_per_s > 0
+    fixed = trainer.fixed_samples()
+    assert fixed.shape[1:] == trainer.data_shape
+    assert trainer.history == records
+
+
+def test_same_seed_gives_bit_identical_weights_and_other_seed_differs():
+    a, b = Trainer(tiny("ring8", seed=3)), Trainer(tiny("ring8", seed=3))
+    a.step(5)
+    b.step(3)
+    b.step(2)  # chunking does not change the result
+    assert _same_state(a, b)
+    c = Trainer(tiny("ring8", seed=4))
+    c.step(5)
+    assert not torch.equal(a.G.state_dict()["net.0.weight"] if "net.0.weight" in
+                           a.G.state_dict() else next(iter(a.G.parameters())),
+                           c.G.state_dict()["net.0.weight"] if "net.0.weight" in
+                           c.G.state_dict() else next(iter(c.G.parameters())))
+
+
+@pytest.mark.parametrize("which,moves_d,moves_g", [("d", True, False), ("g", False, True),
+                                                   ("both", True, True)])
+def test_single_steps_move_only_their_network(which, moves_d, moves_g):
+    trainer = Trainer(tiny("ring8"))
+    g0 = [p.detach().clone() for p in trainer.G.parameters()]
+    d0 = [p.detach().clone() for p in trainer.D.parameters()]
+    (record,) = trainer.step(1, which=which)
+    g_moved = any(not torch.equal(a, b) for a, b in zip(g0, trainer.G.parameters()))
+    d_moved = any(not torch.equal(a, b) for a, b in zip(d0, trainer.D.parameters()))
+    assert (g_moved, d_moved) == (moves_g, moves_d)
+    assert (record.loss_d is not None) == moves_d and (record.loss_g is not None) == moves_g
+    assert record.d_fake is not None
+
+
+def test_steps_per_iteration():
+    trainer = Trainer(tiny("ring8", d_steps=3, g_steps=2))
+    trainer.step(2)
+    assert trainer.opt_d.state_dict()["state"][0]["step"].item() == 6
+    assert trainer.opt_g.state_dict()["state"][0]["step"].item() == 4
+
+
+def test_live_edits_keep_weights_and_moments():
+    trainer = Trainer(tiny("ring8"))
+    trainer.step(3)
+    weights = {k: v.clone() for k, v in trainer.G.state_dict().items()}
+    moments = trainer.opt_d.state_dict()["state"][0]["exp_avg"].clone()
+    changed = trainer.update(g_lr=5e-4, d_lr=1e-4, beta1=0.0, loss="hinge", d_steps=2)
+    assert set(changed) == {"g_lr", "d_lr", "beta1", "loss", "d_steps"}
+    assert trainer.opt_g.param_groups[0]["lr"] == 5e-4
+    assert trainer.opt_d.param_groups[0]["betas"] == (0.0, trainer.config.train.beta2)
+    assert all(torch.equal(v, trainer.G.state_dict()[k]) for k, v in weights.items())
+    assert torch.equal(trainer.opt_d.state_dict()["state"][0]["exp_avg"], moments)
+    assert trainer.changes[-1][0] == 3
+    trainer.update(d_optimizer="sgd")
+    assert isinstance(trainer.opt_d, torch.optim.SGD)
+    records = trainer.step(2)
+    assert records[-1].step == 5 and math.isfinite(records[-1].loss_d)
+    assert trainer.update(g_lr=5e-4) == {}  # no change, no mark
+
+
+def test_live_edit_rejections_change_nothing():
+    trainer = Trainer(tiny("ring8"))
+    before = trainer.config
+    with pytest.raises(ValueError, match="g_lr"):
+        trainer.update(g_lr=-1.0)
+    with pytest.raises(ValueError, match="seed cannot change"):
+        trainer.update(seed=3)
+    with pytest.raises(ValueError, match="pack"):
+        trainer.update(batch_size=7)  # ring8 packs pairs
+    assert trainer.config == before and trainer.changes == []
+    with pytest.raises(ValueError, match="which"):
+        trainer.step(1, which="x")
+    with pytest.raises(ValueError, match="n="):
+        trainer.step(0)
+
+
+def test_divergence_rolls_back_to_last_finite_state():
+    trainer = Trainer(tiny("ring8"))
+    trainer.step(4)
+    good = {k: v.clone() for k, v in trainer.state_tensors().items()}
+    with torch.no_grad():
+        next(trainer.G.parameters()).fill_(float("nan"))  # what an exploding update leaves
+    records = trainer.step(3)
+    assert trainer.diverged and "diverged at step 5" in records[-1].event
+    assert "restored the last good state (step 4)" in records[-1].event
+    assert trainer.step_count == 4
+    assert all(torch.equal(v, trainer.state_tensors()[k]) for k, v in good.items()
+               if not k.startswith("rng"))
+    records = trainer.step(2)  # the session keeps working
+    assert not trainer.diverged and records[-1].step == 6
+
+
+def test_huge_sgd_learning_rate_never_leaves_nan_weights():
+    trainer = Trainer(tiny("mnist-mlp", g_optimizer="sgd", d_optimizer="sgd", g_lr=10.0,
+                           d_lr=10.0, batch_size=16))
+    for _ in range(5):
+        trainer.step(5)
+    assert all(torch.isfinite(p).all() for p in trainer.G.parameters())
+    assert all(torch.isfinite(p).all() for p in trainer.D.parameters())
+
+
+def test_ema_sampler_and_live_toggle():
+    trainer = Trainer(tiny("ring8", ema_decay=0.9))
+    trainer.step(3)
+    assert trainer.sampler() is trainer.ema.shadow
+    trainer.update(ema_decay=0.0)
+    assert trainer.sampler() is trainer.G
