@@ -17,7 +17,16 @@ def _mps_available() -> bool:
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """The torch device called `name`; "auto" = CUDA if available, else MPS, else CPU."""
+    """The torch device called `name`; "auto" = CUDA if available, else MPS, else CPU.
+
+    "cuda:N" (a GPU index, as `str(torch.device)` gives) is accepted too.
+    """
+    if isinstance(name, str) and name.startswith("cuda:") and name[5:].isdigit():
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if int(name[5:]) >= count:
+            raise ValueError(f"device={name!r} was asked for but PyTorch sees {count} CUDA "
+                             "GPU(s); use device='auto' or 'cpu'.")
+        return torch.device(name)
     if name not in DEVICE_NAMES:
         raise ValueError(f"device={name!r} is not one of: {', '.join(DEVICE_NAMES)}")
     if name == "auto":

@@ -38,7 +38,18 @@ def test_present_accelerator_is_returned(monkeypatch, name):
     assert pick_device(name) == torch.device(name)
 
 
-@pytest.mark.parametrize("name", ["gpu", "CUDA", "", "tpu"])
+def test_indexed_cuda_device(monkeypatch):
+    _fake_hardware(monkeypatch, cuda=True, mps=False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert pick_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ValueError, match="'cuda:2'.*2 CUDA GPU"):
+        pick_device("cuda:2")
+    _fake_hardware(monkeypatch, cuda=False, mps=False)
+    with pytest.raises(ValueError, match="'cuda:0'.*0 CUDA GPU"):
+        pick_device("cuda:0")
+
+
+@pytest.mark.parametrize("name", ["gpu", "CUDA", "", "tpu", "cuda:", "cuda:x"])
 def test_unknown_name_is_rejected(name):
     with pytest.raises(ValueError, match="is not one of"):
         pick_device(name)
