@@ -1,0 +1,72 @@
+"""Launch GAN Playground in the browser: `python app.py [--host H] [--port P] [--share] [--device D]`.
+
+Works offline: the bundled digits, the 2D toy sets and the checkpoints in checkpoints/ need no
+network. Hosting limits come from GP_* environment variables (see README, "Hosting limits").
+On a Hugging Face Space this file is the entry point (`app_file: app.py`).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="GAN Playground: train, sample and inspect GANs.")
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                   help="address to listen on (0.0.0.0 for all interfaces; default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+                   help="port to listen on (default 7860)")
+    p.add_argument("--share", action="store_true",
+                   help="also try a temporary public gradio.live link (needs internet)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
+                   help="default device for training and sampling (auto = GPU when present)")
+    p.add_argument("--auth", metavar="USER:PASS",
+                   help="require this user name and password to open the app")
+    p.add_argument("--checkpoints", default="checkpoints",
+                   help="folder of bundled .safetensors checkpoints (default checkpoints/)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            print("app.py: --auth must look like USER:PASS", file=sys.stderr)
+            return 2
+        auth = (user, password)
+    from playground.device import pick_device
+    from playground.ui import Limits, build_app, launch_options
+
+    try:
+        limits = Limits.from_env()
+        pick_device(args.device)  # fail now, in one line, if e.g. --device cuda has no GPU
+    except ValueError as e:
+        print(f"app.py: {e}", file=sys.stderr)
+        return 2
+    demo = build_app(device=args.device, limits=limits, checkpoints_dir=args.checkpoints)
+    # Gradio prints a paragraph when the share link fails; capture its output and say it in one.
+    chatter = io.StringIO()
+    with contextlib.redirect_stdout(chatter):
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=auth,
+                    prevent_thread_lock=True, **launch_options(limits))
+    print(f"GAN Playground is running on {demo.local_url}", flush=True)
+    if args.share:
+        if demo.share_url:
+            print(f"Public link: {demo.share_url}", flush=True)
+        else:
+            print("Could not create a share link (no internet?); serving locally only.",
+                  flush=True)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Plain-JSON API endpoints for scripts: start a run from a preset and advance it step by step.
+
+The tabs' own events are API endpoints too (/train streams the whole view, /sample_grid returns
+an image, ...); these two return plain numbers, which suits a script or a notebook better:
+
+    client.predict("ring8", {"steps": 500}, api_name="/new_run")
+    client.predict(200, "both", api_name="/train_steps")
+
+They act on the caller's session (one per `gradio_client.Client`), so a model trained here can
+then be sampled with /sample_grid and model="session".
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from .. import plots
+from ..presets import get_preset
+from ..train import Trainer
+from .common import QUICK, TRAIN, AppContext, error, user_errors
+from .train_tab import _play
+
+
+def _summary(trainer: Trainer, records: list[Any] | None = None) -> dict[str, Any]:
+    last = next((r for r in reversed(trainer.history) if not r.event), None)
+    event = next((r.event for r in reversed(records or []) if r.event), "")
+    return {
+        "step": trainer.step_count,
+        "target": trainer.config.train.steps,
+        "dataset": trainer.config.data.dataset,
+        "diverged": trainer.diverged,
+        "event": event,
+        "last": last.to_dict() if last is not None else None,
+        # Flat config fields, as /new_run takes them. Data paths are left out: a dict with a
+        # "path" key would look like a file to gradio_client, which would try to download it.
+        "settings": {k: v for group in trainer.config.to_dict().values() for k, v in group.items()
+                     if k not in ("path", "data_root", "download")},
+    }
+
+
+def register(ctx: AppContext) -> None:
+    """Add /new_run and /train_steps to the Blocks being built."""
+    limits = ctx.limits
+
+    @user_errors
+    def new_run(preset: str = "ring8", settings: dict[str, Any] | None = None,
+                request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """Start a new (untrained) run in this session from a preset, with any config fields
+        changed by `settings`, e.g. {"steps": 500, "g_lr": 0.001}. Returns the run's summary."""
+        config = get_preset(preset)
+        if settings:
+            if not isinstance(settings, dict):
+                raise error("settings must be a JSON object of config fields, e.g. "
+                            '{"steps": 500}')
+            config = config.replace(**settings)
+        if config.train.device == "auto" and ctx.device != "auto":  # honour --device
+            config = config.replace(device=ctx.device)
+        limits.check_config(config)
+        session = ctx.session(None, request)
+        trainer = Trainer(config)
+        session.stop.set()
+        session.set_trainer(trainer)
+        with session.lock:
+            return _summary(trainer)
+
+    @user_errors
+    def train_steps(n: int = 100, which: str = "both",
+                    request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """Play n more steps ("both", "d" or "g") on this session's run; returns its summary."""
+        limits.check_steps(n, "n")
+        session = ctx.session(None, request)
+        with session.lock:
+            trainer = session.trainer
+            if trainer is None:
+                raise error("This session has no run yet: call /new_run first.")
+            records = _play(trainer, int(n), which)
+            if trainer.diverged:
+                session.warning = records[-1].event
+            session.timelapse.offer(trainer.step_count,
+                                    lambda: plots.progress_image(trainer, session.layers))
+            return _summary(trainer, records)
+
+    gr.api(new_run, api_name="new_run", concurrency_id=QUICK)
+    gr.api(train_steps, api_name="train_steps", concurrency_id=TRAIN,
+           concurrency_limit=limits.train_concurrency)

@@ -1,0 +1,65 @@
+"""Build the whole app: three tabs over one per-session state, a bounded queue, and launch options.
+
+`build_app(device, limits)` returns the `gr.Blocks`; `launch_options(limits)` the keyword
+arguments for `launch()` that Gradio 6 takes there (theme, css, upload cap). app.py at the
+repository root is the thin command-line launcher around these two.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from . import api, text
+from .common import AppContext
+from .discriminator_tab import DiscriminatorTab
+from .limits import Limits
+from .sample_tab import SampleTab
+from .session import REGISTRY, close_session
+from .train_tab import TrainTab
+
+CSS_PATH = Path(__file__).with_name("style.css")
+
+
+def build_app(device: str = "auto", limits: Limits | None = None,
+              checkpoints_dir: str | Path = "checkpoints") -> gr.Blocks:
+    """The GAN Playground app (not launched). Nothing heavy happens until someone clicks."""
+    ctx = AppContext(device=device, limits=limits or Limits.from_env(),
+                     checkpoints_dir=Path(checkpoints_dir))
+    # delete_cache: every 10 minutes, drop served files (pictures, downloads) older than an hour,
+    # so a long training session does not fill the disk with refreshed images.
+    with gr.Blocks(title="GAN Playground", delete_cache=(600, 3600)) as demo:
+        # Each visitor's Session; freed by Gradio after GP_SESSION_TTL_S idle seconds.
+        state = gr.State(None, time_to_live=ctx.limits.session_ttl_s,
+                         delete_callback=close_session)
+        gr.Markdown(text.INTRO, latex_delimiters=text.LATEX)
+        with gr.Tabs():
+            with gr.Tab("Train", id="train", elem_id="tab-train"):
+                TrainTab(ctx, state)
+            with gr.Tab("Sample", id="sample", elem_id="tab-sample"):
+                SampleTab(ctx, state)
+            with gr.Tab("Discriminator", id="discriminator", elem_id="tab-discriminator"):
+                DiscriminatorTab(ctx, state)
+        api.register(ctx)
+
+        def release(request: gr.Request) -> None:
+            # The tab closed: stop its training and free its model now, not in an hour.
+            REGISTRY.release(getattr(request, "session_hash", None))
+
+        demo.unload(release)
+    demo.queue(max_size=ctx.limits.queue_size,
+               default_concurrency_limit=ctx.limits.quick_concurrency)
+    demo.gp_context = ctx  # type: ignore[attr-defined]  # for tests and the launcher
+    return demo
+
+
+def launch_options(limits: Limits | None = None) -> dict[str, Any]:
+    """Keyword arguments for `demo.launch()`: theme, CSS and the upload size cap."""
+    limits = limits or Limits.from_env()
+    return {
+        "theme": gr.themes.Soft(primary_hue="violet", secondary_hue="green"),
+        "css_paths": [CSS_PATH],
+        "max_file_size": limits.max_upload_bytes,
+        "footer_links": ["api", "gradio"],
+    }

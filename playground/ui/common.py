@@ -1,0 +1,129 @@
+"""What every tab shares: the app context, user-facing errors, sessions, and the optional GPU wrapper.
+
+- `AppContext`: the device, hosting limits and bundled checkpoints of one running app.
+- `user_errors`: turns the core's one-sentence errors (ValueError, DatasetUnavailable, ...) into
+  `gr.Error` pop-ups, HTML-escaped (gr.Error renders HTML and messages can hold file names).
+- `gpu`: wraps a function with Hugging Face ZeroGPU's `spaces.GPU` when that package is
+  installed; otherwise returns it unchanged.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import inspect
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import gradio as gr
+
+from ..checkpoint import CheckpointError, load_checkpoint, read_metadata
+from ..data import DatasetUnavailable
+from ..train import Trainer
+from .limits import Limits
+from .session import REGISTRY, Session
+
+# Concurrency groups: long training loops never hold up quick jobs, and controls never wait.
+TRAIN = "train"
+QUICK = "quick"
+CONTROL = "control"
+
+USER_ERRORS = (ValueError, DatasetUnavailable, CheckpointError, FileNotFoundError)
+
+
+def error(message: str) -> gr.Error:
+    """A pop-up error with `message` shown as plain text."""
+    return gr.Error(html.escape(message), print_exception=False)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Show the core's user errors (bad values, missing data, bad files) as one-line pop-ups."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except USER_ERRORS as e:
+                raise error(str(e)) from None
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except USER_ERRORS as e:
+            raise error(str(e)) from None
+    return wrapper
+
+
+def gpu(fn: Callable | None = None, *, duration: int = 60) -> Callable:
+    """`spaces.GPU(duration=...)(fn)` on a ZeroGPU Space; `fn` itself everywhere else."""
+    if fn is None:
+        return functools.partial(gpu, duration=duration)
+    try:
+        import spaces  # type: ignore[import-not-found]  # only on Hugging Face Spaces
+    except ImportError:
+        return fn
+    return spaces.GPU(duration=duration)(fn)
+
+
+@dataclass
+class Bundled:
+    """A pretrained checkpoint from checkpoints/, loaded on first use and shared read-only."""
+    name: str
+    path: Path
+    description: str
+    trainer: Trainer | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+@dataclass
+class AppContext:
+    device: str = "auto"
+    limits: Limits = field(default_factory=Limits)
+    checkpoints_dir: Path = Path("checkpoints")
+    bundled: dict[str, Bundled] = field(default_factory=dict)
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gan-playground-")))
+
+    def __post_init__(self) -> None:
+        self.bundled = find_bundled(self.checkpoints_dir)
+
+    def session(self, state: Any, request: gr.Request | None) -> Session:
+        """The caller's own session (created on first use)."""
+        session_hash = getattr(request, "session_hash", None) if request is not None else None
+        return REGISTRY.get(state, session_hash, self.device, self.limits.session_ttl_s)
+
+    def session_dir(self, session: Session) -> Path:
+        """A folder for this session's downloads (checkpoints, GIFs, PNGs)."""
+        path = self.workdir / session.id[:16]
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def load_bundled(self, name: str) -> Bundled:
+        entry = self.bundled.get(name)
+        if entry is None:
+            raise error(f"there is no bundled checkpoint called {name!r}")
+        with entry.lock:
+            if entry.trainer is None:
+                entry.trainer = load_checkpoint(entry.path, device=self.device)
+        return entry
+
+
+def find_bundled(folder: Path) -> dict[str, Bundled]:
+    """The readable checkpoints in `folder`, by file stem; unreadable ones are skipped."""
+    found: dict[str, Bundled] = {}
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        try:
+            meta = read_metadata(path)
+        except CheckpointError:
+            continue
+        config = meta["config"]
+        found[path.stem] = Bundled(path.stem, path, f"{path.stem}: {config.model.arch} on "
+                                   f"{config.data.dataset}, {meta['step']:,} steps")
+    return found

@@ -1,0 +1,76 @@
+"""Which model the Sample and Discriminator tabs use: a bundled checkpoint, the session's own
+model (trained in the Train tab), or a checkpoint the visitor uploaded.
+
+`use_model` yields the chosen `Trainer` with its lock held, so a sample never runs in the middle
+of one of the session's own training steps (sampling switches G to eval mode).
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from ..checkpoint import load_checkpoint
+from ..train import Trainer
+from .common import AppContext, error
+from .session import Session
+
+SESSION = "session"
+UPLOADED = "uploaded"
+
+
+def choices(ctx: AppContext) -> list[tuple[str, str]]:
+    """(label, value) pairs for the model dropdown."""
+    return ([(b.description, name) for name, b in ctx.bundled.items()]
+            + [("The model trained in this session (Train tab)", SESSION),
+               ("An uploaded checkpoint (below)", UPLOADED)])
+
+
+def default_choice(ctx: AppContext) -> str:
+    for preferred in ("mnist-dcgan", "mnist-mlp"):
+        if preferred in ctx.bundled:
+            return preferred
+    return next(iter(ctx.bundled), SESSION)
+
+
+def dropdown(ctx: AppContext, elem_id: str) -> gr.Dropdown:
+    return gr.Dropdown(choices(ctx), value=default_choice(ctx), label="Model", elem_id=elem_id,
+                       info="A bundled pretrained model, your own from the Train tab, or an "
+                       "uploaded checkpoint.")
+
+
+@contextlib.contextmanager
+def use_model(ctx: AppContext, session: Session, choice: str) -> Iterator[Trainer]:
+    """The chosen model, its lock held for the duration of the block."""
+    if choice == SESSION:
+        with session.lock:
+            if session.trainer is None:
+                raise error("This session has no model yet: train one in the Train tab, or "
+                            "pick a bundled model.")
+            yield session.trainer
+    elif choice == UPLOADED:
+        with session.lock:
+            if session.uploaded is None:
+                raise error("No checkpoint uploaded yet: upload a .safetensors file first.")
+            yield session.uploaded
+    else:
+        entry = ctx.load_bundled(choice)
+        with entry.lock:
+            assert entry.trainer is not None
+            yield entry.trainer
+
+
+def upload(ctx: AppContext, session: Session, file: Any) -> str:
+    """Load an uploaded checkpoint as the session's "uploaded" model; a one-line summary."""
+    path = file if isinstance(file, str) else getattr(file, "name", None)
+    if not path:
+        raise error("Choose a .safetensors checkpoint to upload first.")
+    ctx.limits.check_upload(path, "checkpoint")
+    trainer = load_checkpoint(path, device=ctx.device)
+    with session.lock:
+        session.uploaded = trainer
+    cfg = trainer.config
+    return (f"Uploaded: {cfg.model.arch} on {cfg.data.dataset}, step {trainer.step_count:,}"
+            f"{', conditional' if cfg.model.conditional else ''}.")

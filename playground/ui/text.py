@@ -1,0 +1,79 @@
+"""The teaching text shown in each tab: Markdown with LaTeX between $$ (display) or \\( \\) (inline).
+
+Kept apart from the layout so the words can be read and corrected in one place. The losses
+match playground/losses.py exactly (D(x) = sigmoid of D's logit, written \\(\\ell\\)).
+"""
+from __future__ import annotations
+
+# Gradio renders LaTeX with KaTeX; these are the delimiters every Markdown block here uses.
+LATEX = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "\\(", "right": "\\)", "display": False},
+]
+
+INTRO = r"""
+# GAN Playground
+Two networks play a game. The **generator** G turns random noise \(z\) into a sample; the
+**discriminator** D looks at a sample and says how real it looks, \(D(x) \in (0, 1)\).
+D learns to tell real from generated; G learns to fool D. Press **Train** on a preset and watch
+them play: the **Train** tab trains, **Sample** draws from a model, **Discriminator** looks
+inside D.
+"""
+
+TRAIN_HELP = r"""
+### The game
+The original minimax objective (Goodfellow et al., 2014), which D maximises and G minimises:
+
+$$\min_G \max_D \; \mathbb{E}_{x \sim p_{\text{data}}}\big[\log D(x)\big] + \mathbb{E}_{z \sim p_z}\big[\log\big(1 - D(G(z))\big)\big]$$
+
+Each network *minimises* a loss. With \(D(x) = \sigma(\ell(x))\), where \(\ell\) is D's raw output:
+
+| loss | D minimises | G minimises |
+|---|---|---|
+| minimax | \(-\mathbb{E}[\log D(x)] - \mathbb{E}[\log(1 - D(G(z)))]\) | \(\mathbb{E}[\log(1 - D(G(z)))]\) |
+| non-saturating | same as minimax | \(-\mathbb{E}[\log D(G(z))]\) |
+| lsgan | \(\tfrac12\mathbb{E}[(\ell(x) - 1)^2] + \tfrac12\mathbb{E}[\ell(G(z))^2]\) | \(\tfrac12\mathbb{E}[(\ell(G(z)) - 1)^2]\) |
+| hinge | \(\mathbb{E}[\max(0, 1 - \ell(x))] + \mathbb{E}[\max(0, 1 + \ell(G(z)))]\) | \(-\mathbb{E}[\ell(G(z))]\) |
+| wgan-gp | \(\mathbb{E}[\ell(G(z))] - \mathbb{E}[\ell(x)] + \lambda\,\mathbb{E}[(\lVert\nabla_{\hat x}\ell(\hat x)\rVert_2 - 1)^2]\) | \(-\mathbb{E}[\ell(G(z))]\) |
+
+D's minimax loss is binary cross-entropy with reals labelled 1 and fakes labelled 0. G's minimax
+loss *saturates*: when D confidently rejects the fakes (early in training) its gradient vanishes.
+The non-saturating loss has the same fixed point and strong gradients when G is losing, which is
+why it is the default. In WGAN-GP, \(\hat x\) is a random point between a real and a fake sample.
+
+### Reading the live view
+- **Losses**: D's and G's losses. They do not fall steadily like a classifier's: each network's
+  progress is the other's setback. Wild swings or a loss stuck near 0 mean trouble.
+- **D(x) and D(G(z))**: D's average score of real and of generated samples. At the game's
+  equilibrium D cannot tell them apart and both sit near 0.5. D(x) near 1 with D(G(z)) near 0
+  means D is winning easily.
+- **Fixed-noise grid**: the same 64 noise vectors (seeds 0 to 63) drawn through G as it learns.
+- **2D view** (toy data): green points are real, purple ones generated. The background is D's
+  verdict: green where D says "real", purple where it says "fake", white where it cannot tell.
+  Arrows show where one generator step pushes each generated point: towards D's greener ground.
+- Dashed marks on the curves show when you changed a setting while training.
+"""
+
+SAMPLE_HELP = r"""
+### Sampling
+A **seed** names one noise vector \(z \sim \mathcal N(0, I)\), so the same seed always gives the
+same image, whichever other seeds share the grid. **Truncation** \(\psi \in (0, 1]\) draws
+\(\psi z\) instead of \(z\): smaller \(\psi\) gives more typical, less varied samples.
+**Interpolation** walks from seed A's \(z_A\) to seed B's \(z_B\). *lerp* is the straight line
+\((1 - t) z_A + t z_B\); *slerp* follows the sphere where Gaussian noise actually lives:
+
+$$\mathrm{slerp}(z_A, z_B; t) = \frac{\sin((1 - t)\,\Omega)}{\sin \Omega} z_A + \frac{\sin(t\,\Omega)}{\sin \Omega} z_B, \qquad \cos \Omega = \frac{z_A \cdot z_B}{\lVert z_A\rVert\,\lVert z_B\rVert}$$
+"""
+
+DISCRIMINATOR_HELP = r"""
+### What does D think?
+D's **score** of a sample is \(D(x) = \sigma(\ell(x))\): near 1 means "looks real", near 0
+"looks fake". The report scores held-out real images and generated ones:
+- **Histograms**: where the two sets of scores fall. Well-separated humps mean D tells them apart
+  easily; overlapping humps mean G is fooling it.
+- **Accuracy**: the share judged right at the 0.5 threshold (reals \(\ge 0.5\), fakes \(< 0.5\)).
+- **ROC AUC**: the chance that a random real scores higher than a random fake, 1 = perfect
+  separation, 0.5 = coin toss.
+- **Saliency**: \(\lvert \partial \ell / \partial x \rvert\) per pixel: the pixels where a small change
+  would most move D's verdict, in red over your image.
+"""
