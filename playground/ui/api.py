@@ -74,6 +74,7 @@ def register(ctx: AppContext) -> None:
             trainer = session.trainer
             if trainer is None:
                 raise error("This session has no run yet: call /new_run first.")
+            limits.check_run_length(trainer.step_count, int(n))
             records = _play(trainer, int(n), which)
             if trainer.diverged:
                 session.warning = records[-1].event

@@ -34,8 +34,8 @@ USER_ERRORS = (ValueError, DatasetUnavailable, CheckpointError, FileNotFoundErro
 
 
 def error(message: str) -> gr.Error:
-    """A pop-up error with `message` shown as plain text."""
-    return gr.Error(html.escape(message), print_exception=False)
+    """A pop-up error with `message` shown as plain text (< > & escaped; quotes need not be)."""
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
 def user_errors(fn: Callable) -> Callable:

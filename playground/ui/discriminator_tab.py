@@ -148,15 +148,19 @@ class DiscriminatorTab:
             stats = (f"**Accuracy** at 0.5: {rep.accuracy:.1%} · **ROC AUC**: {rep.auc:.3f}  \n"
                      f"Mean D(x) of reals {rep.real.mean():.3f}, of fakes {rep.fake.mean():.3f} "
                      f"({len(rep.real)} of each).")
-            if picture is not None:
-                return (session, hist, stats, gr.Image(value=picture, visible=True),
-                        gr.Gallery(value=None, visible=False), gr.Gallery(value=None, visible=False))
-            fakes = [(plots.enlarge(tensor_to_pil(fake[i]), 112), f"{s:.3f}")
-                     for i, s in zip(rep.convincing_fakes, rep.convincing_fake_scores)]
-            reals = [(plots.enlarge(tensor_to_pil(real[i]), 112), f"{s:.3f}")
-                     for i, s in zip(rep.unconvincing_reals, rep.unconvincing_real_scores)]
-            return (session, hist, stats, gr.Image(value=None, visible=False),
-                    gr.Gallery(value=fakes, visible=True), gr.Gallery(value=reals, visible=True))
+            fakes = reals = None
+            if picture is None:
+                fakes = [(plots.enlarge(tensor_to_pil(fake[i]), 112), f"{s:.3f}")
+                         for i, s in zip(rep.convincing_fakes, rep.convincing_fake_scores)]
+                reals = [(plots.enlarge(tensor_to_pil(real[i]), 112), f"{s:.3f}")
+                         for i, s in zip(rep.unconvincing_reals, rep.unconvincing_real_scores)]
+            return session, hist, stats, picture, fakes, reals
+
+        def show_what_applies(picture: Any):
+            # 2D models: the decision map; image models: the galleries.
+            is_2d = picture is not None
+            return gr.Image(visible=is_2d), gr.Gallery(visible=not is_2d), \
+                gr.Gallery(visible=not is_2d)
 
         def score_with(get_image):
             @user_errors
@@ -190,7 +194,10 @@ class DiscriminatorTab:
         self.report_btn.click(report, inputs=[state, self.model, self.count],
                               outputs=[state, self.hist, self.stats, self.map, self.fakes,
                                        self.reals],
-                              api_name="discriminator_report", concurrency_id=QUICK)
+                              api_name="discriminator_report", concurrency_id=QUICK
+                              ).then(show_what_applies, inputs=[self.map],
+                                     outputs=[self.map, self.fakes, self.reals],
+                                     api_visibility="private", queue=False)
         score_outputs = [state, self.score, self.saliency]
         self.image_btn.click(score_with(uploaded_image),
                              inputs=[state, self.model, self.image, self.label],

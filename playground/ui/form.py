@@ -1,5 +1,8 @@
 """The Train tab's settings form: one control per config field, each with a one-line `info=`.
 
+Fields bounded by a hosting limit (steps, batch, widths) have no `maximum=` on the control: the
+server checks them and its error names the limit's environment variable.
+
 `build_form` lays the controls out and returns them by config field name; `config_from_form`
 turns their values into a validated `RunConfig`; `form_values` goes the other way (presets and
 loaded checkpoints fill every field).
@@ -86,15 +89,16 @@ def build_form(limits: Limits, device: str) -> tuple[gr.Dropdown, dict[str, gr.C
             c["activation"] = gr.Dropdown(list(ACTIVATIONS), value=m.activation,
                                           label="Activation", info="Hidden activation of G.")
         with gr.Row():
-            c["g_width"] = gr.Number(m.g_width, precision=0, minimum=1, maximum=limits.max_width,
+            c["g_width"] = gr.Number(m.g_width, precision=0, minimum=1,
                                      label="G width",
                                      info=f"Hidden units (mlp) or channels (dcgan); max "
                                      f"{limits.max_width} here.")
             c["g_depth"] = gr.Number(m.g_depth, precision=0, minimum=1, maximum=8,
                                      label="G depth", info="Hidden layers in G (mlp).")
         with gr.Row():
-            c["d_width"] = gr.Number(m.d_width, precision=0, minimum=1, maximum=limits.max_width,
-                                     label="D width", info="Hidden units or channels of D.")
+            c["d_width"] = gr.Number(m.d_width, precision=0, minimum=1, label="D width",
+                                     info=f"Hidden units or channels of D; max {limits.max_width} "
+                                     "here.")
             c["d_depth"] = gr.Number(m.d_depth, precision=0, minimum=1, maximum=8,
                                      label="D depth", info="Hidden layers in D (mlp).")
         with gr.Row():
@@ -128,12 +132,10 @@ def build_form(limits: Limits, device: str) -> tuple[gr.Dropdown, dict[str, gr.C
                                      label="G steps per iteration",
                                      info="Live. G updates per iteration.")
         with gr.Row():
-            c["batch_size"] = gr.Number(t.batch_size, precision=0, minimum=1,
-                                        maximum=limits.max_batch, label="Batch size",
+            c["batch_size"] = gr.Number(t.batch_size, precision=0, minimum=1, label="Batch size",
                                         info=f"Live. Real and fake samples per step; max "
                                         f"{limits.max_batch} here.")
-            c["steps"] = gr.Number(t.steps, precision=0, minimum=1, maximum=limits.max_steps,
-                                   label="Step target",
+            c["steps"] = gr.Number(t.steps, precision=0, minimum=1, label="Step target",
                                    info=f"Live. Training stops here; max {limits.max_steps} here.")
         with gr.Row():
             c["gp_lambda"] = gr.Number(t.gp_lambda, minimum=0, label="Gradient penalty λ",

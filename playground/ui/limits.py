@@ -7,7 +7,7 @@ variable that raises it. Nothing is silently clamped. No gradio import here: the
 
 | variable | default | what it bounds |
 |---|---|---|
-| GP_MAX_STEPS | 20000 | a run's step target, and steps asked for in one call |
+| GP_MAX_STEPS | 20000 | the steps of one run (its target, and steps added by API calls) |
 | GP_MAX_BATCH | 1024 | batch size |
 | GP_MAX_WIDTH | 1024 | G and D width (hidden units or base channels) |
 | GP_MAX_UPLOAD_MB | 50 | any uploaded file (checkpoint, zip of images, image) |
@@ -75,6 +75,13 @@ class Limits:
 
     def check_steps(self, steps: int, what: str = "steps") -> None:
         self._over(what, int(steps), "max_steps")
+
+    def check_run_length(self, step: int, more: int) -> None:
+        """Refuse `more` steps that would take a run (now at `step`) past GP_MAX_STEPS."""
+        if step + more > self.max_steps:
+            raise LimitError(f"{more} more step(s) would take this run to step {step + more}, "
+                             f"over this server's limit of {self.max_steps} steps per run (set "
+                             "GP_MAX_STEPS to allow more)")
 
     def check_images(self, count: int, what: str = "images") -> None:
         self._over(what, int(count), "max_images")

@@ -239,6 +239,7 @@ class TrainTab:
                     if session.trainer is None:
                         session.set_trainer(self._new_trainer(settings, images_zip))
                     self._apply_pending(session)
+                    limits.check_run_length(session.trainer.step_count, 1)
                     records = _play(session.trainer, 1, which)
                     if session.trainer.diverged:
                         session.warning = records[-1].event
