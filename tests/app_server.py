@@ -1,7 +1,8 @@
 """Start the app (`python app.py`) in a subprocess on a free port, for the API and browser tests.
 
 `AppServer(env=...)` launches it with the given GP_* limits, waits until /gradio_api/info
-answers, and `stop()` ends that one process (and only it).
+answers, and `stop()` ends that one process (and only it). `make_checkpoints` writes tiny models
+for the app's checkpoints folder.
 """
 from __future__ import annotations
 
@@ -17,6 +18,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 180  # importing torch and gradio on a busy 2-core machine can take a while
+
+
+def make_checkpoints(folder: Path) -> None:
+    """Tiny bundled-style checkpoints: an MLP on digits, a conditional DCGAN, an MLP on ring8."""
+    from playground.checkpoint import save_checkpoint
+    from playground.presets import PRESETS
+    from playground.train import Trainer
+
+    tiny = {
+        "tiny-mnist": PRESETS["mnist-mlp"].replace(g_width=16, d_width=16, batch_size=16),
+        "tiny-cgan": PRESETS["mnist-cgan"].replace(g_width=4, d_width=4, batch_size=8),
+        "tiny-ring8": PRESETS["ring8"].replace(g_width=16, d_width=16, batch_size=32),
+    }
+    for name, config in tiny.items():
+        trainer = Trainer(config.replace(device="cpu"))
+        trainer.step(3)
+        save_checkpoint(trainer, folder / f"{name}.safetensors")
 
 
 def free_port() -> int:

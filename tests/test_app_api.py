@@ -9,36 +9,18 @@ from __future__ import annotations
 import pickle
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app_server import AppServer
-from playground.checkpoint import save_checkpoint
-from playground.presets import PRESETS
-from playground.train import Trainer
+from app_server import AppServer, make_checkpoints
 
-gradio_client = pytest.importorskip("gradio_client")
-from gradio_client import Client, handle_file  # noqa: E402
-from gradio_client.exceptions import AppError  # noqa: E402
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 
 LIMITS = {"GP_MAX_STEPS": "3000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
           "GP_MAX_UPLOAD_MB": "1", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "32"}
-
-
-def make_checkpoints(folder: Path) -> None:
-    """Tiny models: an MLP on digits, a conditional DCGAN on digits, an MLP on ring8."""
-    tiny = {
-        "tiny-mnist": PRESETS["mnist-mlp"].replace(g_width=16, d_width=16, batch_size=16),
-        "tiny-cgan": PRESETS["mnist-cgan"].replace(g_width=4, d_width=4, batch_size=8),
-        "tiny-ring8": PRESETS["ring8"].replace(g_width=16, d_width=16, batch_size=32),
-    }
-    for name, config in tiny.items():
-        trainer = Trainer(config.replace(device="cpu"))
-        trainer.step(3)
-        save_checkpoint(trainer, folder / f"{name}.safetensors")
 
 
 @pytest.fixture(scope="module")

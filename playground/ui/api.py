@@ -53,6 +53,12 @@ def register(ctx: AppContext) -> None:
             if not isinstance(settings, dict):
                 raise error("settings must be a JSON object of config fields, e.g. "
                             '{"steps": 500}')
+            # Paths on the server are off limits: they would let a caller train on (and see,
+            # through the report's galleries) any image folder the server can read.
+            off_limits = sorted(set(settings) & set(SERVER_PATH_FIELDS))
+            if off_limits:
+                raise error(f"{', '.join(off_limits)} cannot be set over the API: the server's "
+                            "files are off limits (upload a .zip of images with /train instead)")
             config = config.replace(**settings)
         if config.train.device == "auto" and ctx.device != "auto":  # honour --device
             config = config.replace(device=ctx.device)

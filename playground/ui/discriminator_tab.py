@@ -20,6 +20,7 @@ from ..sample import generate, latents
 from ..train import Trainer
 from . import model_choice, text
 from .common import QUICK, AppContext, error, gpu, user_errors
+from .safe_inputs import SafeImage, SafeSketchpad
 
 GALLERY_K = 8
 REAL_COLOUR, FAKE_COLOUR = "#16803d", "#7e22ce"  # green = real, purple = generated, everywhere
@@ -89,24 +90,24 @@ class DiscriminatorTab:
                 self.map = gr.Image(label="D's decision map (2D models)", type="pil",
                                     format="png", interactive=False, visible=False,
                                     elem_id="report-map")
-                with gr.Row():
-                    self.fakes = gr.Gallery(label="Most convincing fakes (D's score)", columns=4,
-                                            object_fit="contain", elem_id="gallery-fakes")
-                    self.reals = gr.Gallery(label="Least convincing reals (D's score)",
-                                            columns=4, object_fit="contain",
-                                            elem_id="gallery-reals")
+                self.fakes = gr.Gallery(label="Most convincing fakes (D's score)",
+                                        columns=6, height=300, object_fit="contain",
+                                        elem_id="gallery-fakes")
+                self.reals = gr.Gallery(label="Least convincing reals (D's score)",
+                                        columns=6, height=300, object_fit="contain",
+                                        elem_id="gallery-reals")
         with gr.Accordion("Score your own image", open=True):
             with gr.Row(equal_height=False):
                 with gr.Column():
                     with gr.Tab("Draw"):
-                        self.sketch = gr.Sketchpad(
+                        self.sketch = SafeSketchpad(
                             label="Draw a digit", type="pil", canvas_size=(280, 280),
                             brush=gr.Brush(colors=["#000000"], color_mode="fixed",
                                            default_size=12),
                             elem_id="sketchpad")
                         self.sketch_btn = gr.Button("Score drawing", elem_id="score-sketch-btn")
                     with gr.Tab("Upload"):
-                        self.image = gr.Image(label="Any image", type="pil", sources=["upload"],
+                        self.image = SafeImage(label="Any image", type="pil", sources=["upload"],
                                               elem_id="score-upload")
                         self.image_btn = gr.Button("Score image", elem_id="score-image-btn")
                     self.label = gr.Dropdown([str(i) for i in range(10)], value="0",

@@ -79,7 +79,7 @@ class TrainTab:
                     with gr.Column(scale=1, min_width=300):
                         self.picture = gr.Image(label="Fixed-noise samples / 2D view",
                                                 type="pil", format="png", interactive=False,
-                                                height=460, elem_id="train-picture",
+                                                elem_id="train-picture",
                                                 buttons=["download", "fullscreen"])
                         self.layers = gr.CheckboxGroup(
                             [(plots.LAYER_LABELS[k], k) for k in plots.LAYERS],
