@@ -20,6 +20,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from ..checkpoint import CheckpointError, load_checkpoint, read_metadata
+from ..config import FOLDER_DATASET, DataConfig
 from ..data import DatasetUnavailable
 from ..train import Trainer
 from .limits import Limits
@@ -31,6 +32,11 @@ QUICK = "quick"
 CONTROL = "control"
 
 USER_ERRORS = (ValueError, DatasetUnavailable, CheckpointError, FileNotFoundError)
+
+# Config fields that name places on the server: never taken from a visitor's API call or file.
+SERVER_PATH_FIELDS = ("path", "data_root", "download")
+# What an uploaded own-images checkpoint's data path becomes (training on it says it is missing).
+NOT_ON_SERVER = "(the images this checkpoint was trained on are not on this server)"
 
 
 def error(message: str) -> gr.Error:
@@ -113,6 +119,21 @@ class AppContext:
             if entry.trainer is None:
                 entry.trainer = load_checkpoint(entry.path, device=self.device)
         return entry
+
+
+def load_upload(path: str, device: str) -> Trainer:
+    """An uploaded checkpoint, its data settings reset to this server's own.
+
+    The file is a stranger's: its config must not make the server read a folder it names
+    (`path`, `data_root`: the report's galleries would show those images) or download anything.
+    """
+    trainer = load_checkpoint(path, device=device)
+    data, defaults = trainer.config.data, DataConfig()
+    safe: dict[str, Any] = {"data_root": defaults.data_root, "download": False}
+    if data.dataset == FOLDER_DATASET:
+        safe["path"] = NOT_ON_SERVER
+    trainer.config = trainer.config.replace(**safe)
+    return trainer
 
 
 def find_bundled(folder: Path) -> dict[str, Bundled]:

@@ -12,9 +12,8 @@ from typing import Any
 
 import gradio as gr
 
-from ..checkpoint import load_checkpoint
 from ..train import Trainer
-from .common import AppContext, error
+from .common import AppContext, error, load_upload
 from .session import Session
 
 SESSION = "session"
@@ -68,7 +67,7 @@ def upload(ctx: AppContext, session: Session, file: Any) -> str:
     if not path:
         raise error("Choose a .safetensors checkpoint to upload first.")
     ctx.limits.check_upload(path, "checkpoint")
-    trainer = load_checkpoint(path, device=ctx.device)
+    trainer = load_upload(path, ctx.device)  # its data settings cannot reach server files
     with session.lock:
         session.uploaded = trainer
     cfg = trainer.config

@@ -1,0 +1,62 @@
+"""Image inputs that open uploads with the project's safe opener, not Gradio's.
+
+Gradio's own `gr.Image` and `gr.Sketchpad` preprocessing hands every upload to Pillow: a PNG of
+a few kilobytes that declares 9000x9000 pixels is decoded in full (hundreds of megabytes) before
+the app sees it, and a file that is not an image fails with an opaque "the upstream app raised an
+exception". These subclasses open the file with `playground.images.open_image` first (header
+pixel cap, full decode of truncated files caught), so every bad image gets one clear sentence.
+The browser still draws them as Gradio's own Image and ImageEditor components.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+from ..images import ImageError, open_image
+from .common import error
+
+
+def _open(file: Any) -> Image.Image:
+    """An uploaded FileData (or raw bytes) opened safely; a gr.Error naming the problem."""
+    path = getattr(file, "path", None)
+    try:
+        if path is None and isinstance(file, (bytes, bytearray, memoryview)):
+            return open_image(bytes(file))
+        if path is None:
+            raise error("The image must be uploaded as a file.")
+        with open(path, "rb") as f:  # a file object: the message never shows server paths
+            return open_image(f)
+    except ImageError as e:
+        raise error(str(e)) from None
+
+
+class SafeImage(gr.Image):
+    """`gr.Image(type="pil")` whose upload is opened by `open_image` (any mode is kept)."""
+
+    def preprocess(self, payload: Any) -> Image.Image | None:
+        if payload is None:
+            return None
+        return _open(payload)
+
+    def get_block_name(self) -> str:
+        return "image"  # the browser's component: Gradio's Image
+
+    def get_block_class(self) -> str:
+        return "image"
+
+
+class SafeSketchpad(gr.Sketchpad):
+    """`gr.Sketchpad` whose layers are checked by `open_image` before Gradio decodes them."""
+
+    def convert_and_format_image(self, file: Any, flatten_on_white: bool = False) -> Any:
+        if file is not None:
+            _open(file)  # raises a clear gr.Error for a bomb, a broken file or a non-image
+        return super().convert_and_format_image(file, flatten_on_white)
+
+    def get_block_name(self) -> str:
+        return "imageeditor"  # what gr.Sketchpad itself is drawn as
+
+    def get_block_class(self) -> str:
+        return "imageeditor"
