@@ -25,25 +25,36 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 MAX_SEED = 2**63 - 1
+MAX_SHOWN = 60  # characters of a bad value quoted back in an error message
+
+
+def short_repr(value: Any, limit: int = MAX_SHOWN) -> str:
+    """repr(value) cut to `limit` characters: an error message stays one readable line, whatever
+    was typed (a megabyte of text, control characters: repr escapes those)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4,300 digits cannot even be printed
+        text = f"<a {type(value).__name__} too long to show>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+        raise ValueError(f"{name}={short_repr(value)} is not one of: {', '.join(allowed)}")
 
 
 def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name}={value!r} must be a whole number in [{lo}, {hi}]")
+        raise ValueError(f"{name}={short_repr(value)} must be a whole number in [{lo}, {hi}]")
     if not lo <= value <= hi:
-        raise ValueError(f"{name}={value} is out of range: allowed [{lo}, {hi}]")
+        raise ValueError(f"{name}={short_repr(value)} is out of range: allowed [{lo}, {hi}]")
 
 
 def _check_float(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
                  hi_open: bool = False) -> None:
     lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}={value!r} must be a number in {lb}{lo}, {hi}{rb}")
+        raise ValueError(f"{name}={short_repr(value)} must be a number in {lb}{lo}, {hi}{rb}")
     ok = math.isfinite(value) and (lo < value if lo_open else lo <= value) and (
         value < hi if hi_open else value <= hi)
     if not ok:
@@ -65,7 +76,8 @@ class DataConfig:
             raise ValueError("path='' : dataset='images' needs a folder or .zip of images")
         _check_int("image_size", self.image_size, 8, 128)
         if self.channels not in (1, 3):
-            raise ValueError(f"channels={self.channels!r} is out of range: allowed 1 or 3")
+            raise ValueError(f"channels={short_repr(self.channels)} is out of range: allowed 1 "
+                             "or 3")
 
     @property
     def is_2d(self) -> bool:
@@ -95,9 +107,10 @@ class ModelConfig:
         _check_int("d_depth", self.d_depth, 1, 8)
         _check_int("pack", self.pack, 1, 16)
         if not isinstance(self.conditional, bool):
-            raise ValueError(f"conditional={self.conditional!r} must be true or false")
+            raise ValueError(f"conditional={short_repr(self.conditional)} must be true or false")
         if not isinstance(self.spectral_norm, bool):
-            raise ValueError(f"spectral_norm={self.spectral_norm!r} must be true or false")
+            raise ValueError(f"spectral_norm={short_repr(self.spectral_norm)} must be true or "
+                             "false")
 
 
 @dataclass(frozen=True)
@@ -164,7 +177,8 @@ class RunConfig:
             names = {f.name for f in dataclasses.fields(klass)}
             unknown = set(sub) - names
             if unknown:
-                raise ValueError(f"unknown {key} field(s): {', '.join(sorted(unknown))}")
+                shown = ', '.join(short_repr(u) for u in sorted(map(str, unknown)))
+                raise ValueError(f"unknown {key} field(s): {shown}")
             parts[key] = klass(**sub)
         return cls(**parts)
 
@@ -174,7 +188,7 @@ class RunConfig:
         owners = field_names()
         for name, value in changes.items():
             if name not in owners:
-                raise ValueError(f"unknown config field {name!r}")
+                raise ValueError(f"unknown config field {short_repr(name)}")
             groups[owners[name]][name] = value
         return RunConfig(data=dataclasses.replace(self.data, **groups["data"]),
                          model=dataclasses.replace(self.model, **groups["model"]),

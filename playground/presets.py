@@ -4,7 +4,7 @@ Each preset's comment says why its recipe was chosen.
 """
 from __future__ import annotations
 
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, short_repr
 
 PRESETS: dict[str, RunConfig] = {
     # 8 Gaussians on a circle. Small MLPs; PacGAN packing (pack=2) lets D see mode dropping.
@@ -44,5 +44,5 @@ def get_preset(name: str) -> RunConfig:
     """The preset called `name`; a clear ValueError for an unknown name."""
     try:
         return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"preset={name!r} is not one of: {', '.join(PRESETS)}") from None
+    except (KeyError, TypeError):  # TypeError: an unhashable name, e.g. a list from JSON
+        raise ValueError(f"preset={short_repr(name)} is not one of: {', '.join(PRESETS)}") from None

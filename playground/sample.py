@@ -19,6 +19,8 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 from torchvision.utils import make_grid
 
+from .config import short_repr
+
 MAX_SEED = 2**63 - 1
 MAX_FRAMES = 128
 _RANGE = re.compile(r"^([0-9]+)\s*-\s*([0-9]+)$")
@@ -81,26 +83,26 @@ def parse_seeds(text: str, max_count: int = 256) -> list[int]:
     total = 0
     for entry in (part.strip() for part in text.split(",")):
         if not entry:
-            raise ValueError(f"empty entry in seeds {text.strip()!r}: remove the extra comma")
+            raise ValueError(f"empty entry in seeds {short_repr(text.strip())}: remove the extra comma")
         if entry.startswith("-") or entry.startswith("+"):
-            raise ValueError(f"seed {entry!r} is not allowed: seeds are whole numbers >= 0")
+            raise ValueError(f"seed {short_repr(entry)} is not allowed: seeds are whole numbers >= 0")
         match = _RANGE.match(entry)
         if match:
             lo, hi = match.groups()
         elif entry.isdigit() and entry.isascii():
             lo = hi = entry
         else:
-            raise ValueError(f"cannot read seed {entry!r}: use a number (7) or a range (0-15)")
+            raise ValueError(f"cannot read seed {short_repr(entry)}: use a number (7) or a range (0-15)")
         # Compare digit counts before int(): keeps absurd inputs cheap and within int limits.
         for bound in (lo, hi):
             if len(bound.lstrip("0")) > 19 or int(bound) > MAX_SEED:
-                raise ValueError(f"seed {bound} is too large: the largest seed is {MAX_SEED}")
+                raise ValueError(f"seed {short_repr(bound)} is too large: the largest seed is {MAX_SEED}")
         a, b = int(lo), int(hi)
         if a > b:
-            raise ValueError(f"range {entry!r} runs backwards: write it as {b}-{a}")
+            raise ValueError(f"range {short_repr(entry)} runs backwards: write it as {b}-{a}")
         total += b - a + 1
         if total > max_count:
-            raise ValueError(f"seeds {text.strip()!r} name more than {max_count} seeds: "
+            raise ValueError(f"seeds {short_repr(text.strip())} name more than {max_count} seeds: "
                              f"ask for at most {max_count}")
         spans.append((a, b))
     return [s for a, b in spans for s in range(a, b + 1)]

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from .config import RunConfig, TrainConfig
+from .config import RunConfig, TrainConfig, short_repr
 from .data import Dataset, load_dataset
 from .device import pick_device
 from .losses import d_loss, g_loss, gradient_penalty
@@ -219,9 +219,9 @@ class Trainer:
         returned list ends with a record whose `event` explains it, and `self.diverged` is True.
         """
         if which not in WHICH:
-            raise ValueError(f"which={which!r} is not one of: {', '.join(WHICH)}")
+            raise ValueError(f"which={short_repr(which)} is not one of: {', '.join(WHICH)}")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n={n!r} must be a whole number >= 1")
+            raise ValueError(f"n={short_repr(n)} must be a whole number >= 1")
         if self._good is None:
             self._snapshot()  # the initial weights are the first good state
         self.G.train()
