@@ -18,7 +18,7 @@ import gradio as gr
 from .. import plots
 from ..presets import get_preset
 from ..train import Trainer
-from .common import QUICK, TRAIN, AppContext, error, user_errors
+from .common import QUICK, SERVER_PATH_FIELDS, TRAIN, AppContext, error, user_errors
 from .train_tab import _play
 
 
