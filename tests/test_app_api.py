@@ -240,3 +240,21 @@ def test_bad_input_is_one_clear_error(client):
     with pytest.raises(AppError, match="DCGAN|dcgan"):
         client.predict(dataset="ring8", arch="dcgan", api_name="/train")
 
+
+
+def test_divergence_shows_a_warning_and_keeps_the_last_good_state(client):
+    outputs = client.predict(dataset="ring8", steps=500, g_lr=10.0, d_lr=10.0, g_optimizer="sgd",
+                             d_optimizer="sgd", loss="lsgan", api_name="/train")
+    progress, status, warning = outputs[0], outputs[1], outputs[2]
+    assert "Training diverged" in warning and "restored the last good state" in warning
+    assert "Diverged" in status and 'data-state="paused"' in progress
+    summary = client.predict(1, "d", api_name="/train_steps")  # the restored model still works
+    assert summary["last"]["loss_d"] is not None
+
+
+def test_measure_quality_of_a_2d_run(client):
+    client.predict("ring8", {"steps": 100}, api_name="/new_run")
+    client.predict(10, "both", api_name="/train_steps")
+    table = client.predict(api_name="/measure")
+    assert "Quality at step 10" in table and "| modes_captured |" in table
+    assert re.search(r"\| js \| [0-9.e-]+ \|", table)

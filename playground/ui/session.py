@@ -82,6 +82,7 @@ class Session:
         self.warning = ""  # the last divergence message, shown until the next run
         self.layers: tuple[str, ...] = LAYERS  # which layers of the 2D view to draw
         self.seconds_per_step = 0.0  # measured; sizes the next chunk of steps
+        self.metrics: list[dict[str, Any]] = []  # quality measurements of this run, oldest first
         self.last_used = time.monotonic()
         self.closed = False
 
@@ -112,6 +113,7 @@ class Session:
             self.timelapse.clear()
             self.warning = ""
             self.seconds_per_step = 0.0
+            self.metrics = []
 
     def take_pending(self) -> dict[str, Any]:
         with self.lock:

@@ -14,17 +14,17 @@ from typing import Any
 import gradio as gr
 
 from .. import plots
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import save_checkpoint
 from ..config import TOY_DATASETS
 from ..presets import PRESETS
 from ..sample import grid
 from ..train import StepRecord, Trainer
 from . import text
-from .common import CONTROL, QUICK, TRAIN, AppContext, error, gpu, user_errors
+from .common import CONTROL, QUICK, TRAIN, AppContext, error, gpu, load_upload, user_errors
 from .form import FIELDS, FOLDER_DATASET, LIVE, build_form, config_from_form, form_values, \
     live_changes
 from .session import Session
-from .train_view import View, progress_html, render
+from .train_view import View, metrics_markdown, progress_html, render
 
 CHUNK_S = 0.25  # seconds of training between two refreshes of the page
 MAX_CHUNK = 10_000
@@ -34,6 +34,12 @@ MAX_CHUNK = 10_000
 def _play(trainer: Trainer, n: int, which: str = "both") -> list[StepRecord]:
     """n steps: the unit of GPU time on a ZeroGPU Space."""
     return trainer.step(n, which)
+
+
+@gpu(duration=30)
+def _evaluate(evaluate_generator: Any, trainer: Trainer) -> dict[str, Any]:
+    return evaluate_generator(trainer.sampler(), trainer.dataset, trainer.config.model,
+                              device=trainer.device)
 
 
 def _path(file: Any) -> str | None:
@@ -104,6 +110,11 @@ class TrainTab:
                                                   elem_id="save-btn")
                         self.ckpt_out = gr.File(label="Checkpoint (.safetensors)",
                                                 interactive=False, elem_id="ckpt-out", height=90)
+                    with gr.Column():
+                        self.measure_btn = gr.Button("Measure quality", size="sm",
+                                                     elem_id="measure-btn")
+                        self.metrics = gr.Markdown("", label="Quality", elem_id="train-metrics")
+                with gr.Row():
                     with gr.Column():
                         self.ckpt_in = gr.File(label="Upload a checkpoint to continue training",
                                                file_types=[".safetensors"], elem_id="ckpt-in",
@@ -294,7 +305,7 @@ class TrainTab:
             if not path:
                 raise error("Choose a .safetensors checkpoint to upload first.")
             limits.check_upload(path, "checkpoint")
-            trainer = load_checkpoint(path, device=ctx.device)
+            trainer = load_upload(path, ctx.device)  # its data settings cannot reach server files
             limits.check_config(trainer.config)
             session = ctx.session(state, request)
             session.stop.set()
@@ -311,6 +322,22 @@ class TrainTab:
             path = ctx.session_dir(session) / "timelapse.gif"
             path.write_bytes(data)
             return str(path)
+
+        @user_errors
+        def measure(state: Any, request: gr.Request) -> str:
+            try:
+                from ..metrics import evaluate_generator
+            except ImportError:
+                raise error("Quality metrics are not available in this version.") from None
+            session = ctx.session(state, request)
+            with session.lock:
+                trainer = session.trainer
+                if trainer is None:
+                    raise error("No model to measure yet: train one first.")
+                result = _evaluate(evaluate_generator, trainer)
+                result["step"] = trainer.step_count
+                session.metrics.append(result)
+            return metrics_markdown(result)
 
         def fill_preset(name: str) -> list[Any]:
             if name not in PRESETS:
@@ -356,6 +383,8 @@ class TrainTab:
                             api_name="load_checkpoint", concurrency_id=QUICK)
         self.gif_btn.click(timelapse, inputs=[state], outputs=[self.gif_file],
                            api_name="timelapse", concurrency_id=QUICK)
+        self.measure_btn.click(measure, inputs=[state], outputs=[self.metrics],
+                               api_name="measure", concurrency_id=QUICK)
         self.preset.change(fill_preset, inputs=[self.preset], outputs=[form[f] for f in FIELDS],
                            api_name="preset", api_visibility="undocumented",
                            concurrency_id=CONTROL, concurrency_limit=None)

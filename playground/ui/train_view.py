@@ -35,7 +35,7 @@ class View:
 
 
 def _fmt(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def progress_html(step: int, target: int, running: bool) -> str:
@@ -51,18 +51,30 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def _alerts(trainer: Trainer) -> list[str]:
-    """Failure alerts from playground.alerts when that module is there (issue 4)."""
+def _alerts(session: Session, trainer: Trainer) -> list[str]:
+    """Failure alerts from playground.alerts, when that module is there."""
     try:
-        from .. import alerts  # type: ignore[attr-defined]
+        from .. import alerts
     except ImportError:
         return []
     try:
-        found = alerts.check(trainer.history)
+        found = alerts.check(trainer.history, session.metrics or None,
+                             loss=trainer.config.train.loss)
     except Exception:  # an alert bug must never stop the training view
         return []
+    if session.warning:  # the divergence is already shown, with the trainer's own words
+        found = [a for a in found if a.kind != "diverged"]
     return [f"**{html.escape(str(a.title))}** (step {a.step}): {html.escape(str(a.explanation))} "
-            f"*Try:* {html.escape(str(a.what_to_try))}" for a in found[-3:]]
+            f"*Try:* {html.escape(str(a.what_to_try))}" for a in found[:3]]
+
+
+def metrics_markdown(result: dict[str, Any]) -> str:
+    """A measurement from playground.metrics as a two-column table of its numbers."""
+    rows = [f"| {html.escape(str(k))} | {_fmt(v) if isinstance(v, float) else html.escape(str(v))} |"
+            for k, v in result.items() if isinstance(v, (int, float, str)) and not
+            isinstance(v, bool) and k not in ("dataset", "seed")]
+    return (f"**Quality at step {result.get('step', '?')}** ({html.escape(str(result.get('dataset', '')))})"
+            "\n\n| measure | value |\n|---|---|\n" + "\n".join(rows))
 
 
 def _data_info(trainer: Trainer) -> str:
@@ -108,7 +120,7 @@ def render(session: Session, note: str = "", layers: Any = plots.LAYERS) -> View
     warnings = []
     if session.warning:
         warnings.append(f"⚠️ **Training diverged.** {html.escape(session.warning)}")
-    warnings += [f"⚠️ {line}" for line in _alerts(trainer)]
+    warnings += [f"⚠️ {line}" for line in _alerts(session, trainer)]
     changes = "; ".join(f"step {s}: " + ", ".join(f"{k} → {_fmt(v)}" for k, v in c.items())
                         for s, c in trainer.changes[-MAX_MARKS:])
     losses, scores = charts(trainer)
