@@ -182,6 +182,17 @@ def _load_toy(name: str, device: torch.device) -> Dataset:
                    f"{name}: {toy.description}, sampled fresh for every batch", device)
 
 
+def expected_shape(cfg: DataConfig) -> tuple[int, ...]:
+    """The data_shape `load_dataset(cfg)` will give, without loading anything."""
+    if cfg.dataset in TOY_DATASETS:
+        return (2,)
+    if cfg.dataset == "cifar10":
+        return (3, 32, 32)
+    if cfg.dataset == "images":
+        return (cfg.channels, cfg.image_size, cfg.image_size)
+    return (1, 28, 28)  # the bundled digits and the MNIST-likes
+
+
 def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu") -> Dataset:
     """The dataset `cfg` names, with its tensors on `device` ("auto" picks one).
 

@@ -216,6 +216,18 @@ def build_models(cfg: ModelConfig, data_shape: tuple[int, ...], num_classes: int
     return G, D
 
 
+def count_parameters(cfg: ModelConfig, data_shape: tuple[int, ...],
+                     num_classes: int = 0) -> tuple[int, int]:
+    """(G, D) parameter counts of the models `cfg` builds, without allocating a single weight.
+
+    The models are built on PyTorch's "meta" device (shapes only), so a server can refuse a
+    config of billions of parameters before trying to allocate it.
+    """
+    with torch.device("meta"):
+        G, D = build_models(cfg, data_shape, num_classes, torch.Generator())
+    return (sum(p.numel() for p in G.parameters()), sum(p.numel() for p in D.parameters()))
+
+
 def _raw_weight(m: nn.Module) -> torch.Tensor:
     """The stored weight: under spectral norm `m.weight` is computed, the parameter is `original`."""
     if parametrize.is_parametrized(m, "weight"):

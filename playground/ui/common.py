@@ -121,12 +121,16 @@ class AppContext:
         return entry
 
 
-def load_upload(path: str, device: str) -> Trainer:
+def load_upload(path: str, device: str, limits: Limits | None = None) -> Trainer:
     """An uploaded checkpoint, its data settings reset to this server's own.
 
     The file is a stranger's: its config must not make the server read a folder it names
-    (`path`, `data_root`: the report's galleries would show those images) or download anything.
+    (`path`, `data_root`: the report's galleries would show those images) or download anything,
+    and the models it describes are counted (GP_MAX_PARAMS) before any weight is allocated.
     """
+    if limits is not None:
+        meta = read_metadata(path)
+        limits.check_model(meta["config"].model, meta["data_shape"], meta["num_classes"])
     trainer = load_checkpoint(path, device=device)
     data, defaults = trainer.config.data, DataConfig()
     safe: dict[str, Any] = {"data_root": defaults.data_root, "download": False}

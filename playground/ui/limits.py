@@ -10,6 +10,7 @@ variable that raises it. Nothing is silently clamped. No gradio import here: the
 | GP_MAX_STEPS | 20000 | the steps of one run (its target, and steps added by API calls) |
 | GP_MAX_BATCH | 1024 | batch size |
 | GP_MAX_WIDTH | 1024 | G and D width (hidden units or base channels) |
+| GP_MAX_PARAMS | 20000000 | parameters of G and D together (depth doubles MLP widths) |
 | GP_MAX_UPLOAD_MB | 50 | any uploaded file (checkpoint, zip of images, image) |
 | GP_QUEUE_SIZE | 64 | events waiting in the queue before new ones are turned away |
 | GP_TRAIN_CONCURRENCY | 4 | training runs that advance at the same time |
@@ -23,6 +24,9 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..data import expected_shape
+from ..models import count_parameters
+
 
 class LimitError(ValueError):
     """A request over one of this server's hosting limits."""
@@ -33,6 +37,7 @@ class Limits:
     max_steps: int = 20_000  # GP_MAX_STEPS
     max_batch: int = 1024  # GP_MAX_BATCH
     max_width: int = 1024  # GP_MAX_WIDTH
+    max_params: int = 20_000_000  # GP_MAX_PARAMS: G + D; counted without allocating them
     max_upload_mb: int = 50  # GP_MAX_UPLOAD_MB
     queue_size: int = 64  # GP_QUEUE_SIZE
     train_concurrency: int = 4  # GP_TRAIN_CONCURRENCY
@@ -92,6 +97,20 @@ class Limits:
         self._over("batch_size", config.train.batch_size, "max_batch")
         self._over("g_width", config.model.g_width, "max_width")
         self._over("d_width", config.model.d_width, "max_width")
+        self.check_model(config.model, expected_shape(config.data),
+                         10 if config.model.conditional else 0)
+
+    def check_model(self, model: Any, data_shape: tuple[int, ...], num_classes: int) -> None:
+        """Refuse a `ModelConfig` whose G and D together are over GP_MAX_PARAMS parameters.
+
+        Widths double with each MLP layer, so width and depth within their limits can still
+        ask for billions of weights; they are counted before any is allocated.
+        """
+        g, d = count_parameters(model, data_shape, num_classes)
+        if g + d > self.max_params:
+            raise LimitError(f"this model has {g + d:,} parameters (G {g:,}, D {d:,}), over "
+                             f"this server's limit of {self.max_params:,} (set GP_MAX_PARAMS "
+                             "to allow more)")
 
     def check_train_fields(self, changes: dict[str, Any]) -> None:
         """Refuse live edits (`Trainer.update` fields) over the limits."""
@@ -115,6 +134,7 @@ ENV_NAMES = {
     "max_steps": "GP_MAX_STEPS",
     "max_batch": "GP_MAX_BATCH",
     "max_width": "GP_MAX_WIDTH",
+    "max_params": "GP_MAX_PARAMS",
     "max_upload_mb": "GP_MAX_UPLOAD_MB",
     "queue_size": "GP_QUEUE_SIZE",
     "train_concurrency": "GP_TRAIN_CONCURRENCY",

@@ -67,7 +67,7 @@ def upload(ctx: AppContext, session: Session, file: Any) -> str:
     if not path:
         raise error("Choose a .safetensors checkpoint to upload first.")
     ctx.limits.check_upload(path, "checkpoint")
-    trainer = load_upload(path, ctx.device)  # its data settings cannot reach server files
+    trainer = load_upload(path, ctx.device, ctx.limits)  # no server paths; size checked first
     with session.lock:
         session.uploaded = trainer
     cfg = trainer.config
