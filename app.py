@@ -23,8 +23,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="also try a temporary public gradio.live link (needs internet)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                    help="default device for training and sampling (auto = GPU when present)")
-    p.add_argument("--auth", metavar="USER:PASS",
-                   help="require this user name and password to open the app")
+    p.add_argument("--auth", metavar="USER:PASS", default=os.environ.get("GP_AUTH") or None,
+                   help="require this user name and password to open the app (default: the "
+                   "GP_AUTH environment variable, e.g. a Space secret; unset = no login)")
     p.add_argument("--checkpoints", default="checkpoints",
                    help="folder of bundled .safetensors checkpoints (default checkpoints/)")
     return p.parse_args(argv)
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.auth:
         user, sep, password = args.auth.partition(":")
         if not sep or not user or not password:
-            print("app.py: --auth must look like USER:PASS", file=sys.stderr)
+            print("app.py: --auth (or GP_AUTH) must look like USER:PASS", file=sys.stderr)
             return 2
         auth = (user, password)
     from playground.device import pick_device

@@ -7,6 +7,7 @@ one-line fallback is tested too without the network.
 from __future__ import annotations
 
 import pickle
+import zipfile
 import re
 import time
 
@@ -19,8 +20,10 @@ from app_server import AppServer, make_checkpoints
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+# One training slot: sampling must still answer while it is taken.
 LIMITS = {"GP_MAX_STEPS": "3000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
-          "GP_MAX_UPLOAD_MB": "1", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "32"}
+          "GP_MAX_UPLOAD_MB": "1", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "32",
+          "GP_TRAIN_CONCURRENCY": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +261,42 @@ def test_measure_quality_of_a_2d_run(client):
     table = client.predict(api_name="/measure")
     assert "Quality at step 10" in table and "| modes_captured |" in table
     assert re.search(r"\| js \| [0-9.e-]+ \|", table)
+
+
+def test_training_does_not_block_someone_elses_sampling(server):
+    trainer, sampler = Client(server.url, verbose=False), Client(server.url, verbose=False)
+    job = trainer.submit(dataset="ring8", steps=3000, api_name="/train")
+    try:
+        start = time.monotonic()
+        while len(job.outputs()) < 2 and time.monotonic() - start < 60:
+            time.sleep(0.05)
+        assert not job.done(), "the run should still be training"
+        start = time.monotonic()
+        sampler.predict(model="tiny-mnist", seeds="0-3", api_name="/sample_grid")
+        assert time.monotonic() - start < 10, "sampling waited for someone else's training"
+    finally:
+        trainer.predict(api_name="/pause")
+        job.result(timeout=30)
+
+
+def test_random_seeds_are_a_list_of_whole_numbers(client):
+    seeds = client.predict(count=5, api_name="/random_seeds")
+    assert len([int(s) for s in seeds.split(",")]) == 5
+
+
+def test_train_on_an_uploaded_zip_of_images(client, tmp_path):
+    archive = tmp_path / "faces.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for i in range(12):
+            img = Image.new("RGB", (20, 20), (10 * i, 100, 200))
+            path = tmp_path / f"{i}.png"
+            img.save(path)
+            z.write(path, f"img/{i}.png")
+        z.writestr("notes.txt", "not an image")
+    outputs = client.predict(images_zip=handle_file(str(archive)), dataset="images",
+                             image_size=16, channels=3, arch="mlp", z_dim=8, g_width=16,
+                             d_width=16, pack=1, batch_size=8, steps=6, api_name="/train")
+    status = outputs[1]
+    assert "Step 6 / 6" in status and "your images" in status
+    grid, _, _ = client.predict(model="session", seeds="0-3", api_name="/sample_grid")
+    assert Image.open(grid).mode == "RGB"

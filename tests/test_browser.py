@@ -125,9 +125,13 @@ def test_train_2d_live_then_pause_and_resume(page):
 
     page.click("#resume-btn")
     wait_for(lambda: progress(page)[0] > paused_step + 5, 30, "training to resume")
+    resumed_step = progress(page)[0]
+    assert resumed_step > paused_step  # continued from the same state, not from zero
+    page.click("#train-btn")  # Train while training: a new run from step 0
+    wait_for(lambda: 0 < progress(page)[0] < resumed_step and progress(page)[1] == "training",
+             30, "a new run to start")
     page.click("#pause-btn")
-    wait_for(lambda: progress(page)[1] == "paused", 10, "the run to pause again")
-    assert progress(page)[0] > paused_step  # continued from the same state, not from zero
+    wait_for(lambda: progress(page)[1] == "paused", 10, "the new run to pause")
 
 
 def test_sample_a_seed_twice_gives_the_same_image(page):
@@ -213,3 +217,32 @@ def test_two_browser_sessions_train_at_once_without_interfering(browser, server)
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+def test_closing_the_tab_frees_its_session(browser, monkeypatch, tmp_path):
+    """In-process app, so the test can see the session registry; fast heartbeats."""
+    from app_server import free_port
+    from playground.ui import Limits, build_app, launch_options
+    from playground.ui.session import REGISTRY
+
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "1")
+    demo = build_app(device="cpu", limits=Limits(), checkpoints_dir=tmp_path)
+    port = free_port()
+    demo.launch(server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+    try:
+        before = set(REGISTRY._sessions)
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.click("#step-both-btn")
+        wait_for(lambda: progress(page)[0] == 1, what="one step")
+        new = wait_for(lambda: [s for k, s in REGISTRY._sessions.items() if k not in before],
+                       what="the new session")
+        session = new[0]
+        assert session.trainer is not None and session.trainer.step_count == 1
+        context.close()
+        wait_for(lambda: session.closed, 30, "the closed tab's session to be freed")
+        assert session.trainer is None and session.id not in REGISTRY._sessions
+    finally:
+        demo.close()

@@ -206,3 +206,18 @@ def test_torch_threads_are_not_changed_by_the_ui_modules():
     import playground.ui.app  # noqa: F401
 
     assert torch.get_num_threads() == before
+
+
+def test_every_setting_control_has_a_one_line_info():
+    import gradio as gr
+
+    from playground.ui import Limits, build_app
+
+    demo = build_app(device="cpu", limits=Limits(), checkpoints_dir="/nonexistent")
+    kinds = (gr.Dropdown, gr.Number, gr.Slider, gr.Radio, gr.Checkbox, gr.CheckboxGroup,
+             gr.Textbox)
+    controls = [b for b in demo.blocks.values() if isinstance(b, kinds)]
+    assert len(controls) > 30
+    missing = [getattr(b, "label", "?") for b in controls if not getattr(b, "info", None)]
+    assert not missing, f"controls without info=: {missing}"
+    assert all("\n" not in b.info for b in controls)

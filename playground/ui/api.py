@@ -16,6 +16,7 @@ from typing import Any
 import gradio as gr
 
 from .. import plots
+from ..config import short_repr
 from ..presets import get_preset
 from ..train import Trainer
 from .common import QUICK, SERVER_PATH_FIELDS, TRAIN, AppContext, error, user_errors
@@ -74,6 +75,10 @@ def register(ctx: AppContext) -> None:
     def train_steps(n: int = 100, which: str = "both",
                     request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """Play n more steps ("both", "d" or "g") on this session's run; returns its summary."""
+        if not (isinstance(n, int) and not isinstance(n, bool) or isinstance(n, float)
+                and n.is_integer()) or n < 1:  # JSON may send 2.5, NaN, "ten": never round them
+            raise error(f"n={short_repr(n)} must be a whole number of at least 1")
+        n = int(n)
         limits.check_steps(n, "n")
         session = ctx.session(None, request)
         with session.lock:

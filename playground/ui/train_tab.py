@@ -305,7 +305,7 @@ class TrainTab:
             if not path:
                 raise error("Choose a .safetensors checkpoint to upload first.")
             limits.check_upload(path, "checkpoint")
-            trainer = load_upload(path, ctx.device)  # its data settings cannot reach server files
+            trainer = load_upload(path, ctx.device, limits)  # no server paths; size checked first
             limits.check_config(trainer.config)
             session = ctx.session(state, request)
             session.stop.set()
@@ -354,12 +354,17 @@ class TrainTab:
 
         view = self.view_outputs
         train_limit = limits.train_concurrency
-        self.train_btn.click(train, inputs=[state, self.images_zip], inputs_kwargs=form_kwargs,
-                             outputs=view, api_name="train", concurrency_id=TRAIN,
-                             concurrency_limit=train_limit, show_progress="hidden")
-        self.resume_btn.click(resume, inputs=[state], outputs=view, api_name="resume",
-                              concurrency_id=TRAIN, concurrency_limit=train_limit,
-                              show_progress="hidden")
+        # Train and Resume first stop this session's running loop (instantly, as a control),
+        # so the new loop can take its training slot at once instead of queueing behind it.
+        stop_first = dict(fn=pause, inputs=[state], outputs=None, api_visibility="private",
+                          concurrency_id=CONTROL, concurrency_limit=None, show_progress="hidden")
+        self.train_btn.click(**stop_first).then(
+            train, inputs=[state, self.images_zip], inputs_kwargs=form_kwargs, outputs=view,
+            api_name="train", concurrency_id=TRAIN, concurrency_limit=train_limit,
+            show_progress="hidden")
+        self.resume_btn.click(**stop_first).then(
+            resume, inputs=[state], outputs=view, api_name="resume", concurrency_id=TRAIN,
+            concurrency_limit=train_limit, show_progress="hidden")
         self.pause_btn.click(pause, inputs=[state], outputs=None, api_name="pause",
                              concurrency_id=CONTROL, concurrency_limit=None)
         self.reset_btn.click(reset, inputs=[state, self.images_zip], inputs_kwargs=form_kwargs,
