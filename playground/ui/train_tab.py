@@ -356,7 +356,10 @@ class TrainTab:
         train_limit = limits.train_concurrency
         # Train and Resume first stop this session's running loop (instantly, as a control),
         # so the new loop can take its training slot at once instead of queueing behind it.
-        stop_first = dict(fn=pause, inputs=[state], outputs=None, api_visibility="private",
+        def stop_running(state: Any, request: gr.Request) -> None:
+            ctx.session(state, request).stop.set()
+
+        stop_first = dict(fn=stop_running, inputs=[state], outputs=None, api_visibility="private",
                           concurrency_id=CONTROL, concurrency_limit=None, show_progress="hidden")
         self.train_btn.click(**stop_first).then(
             train, inputs=[state, self.images_zip], inputs_kwargs=form_kwargs, outputs=view,
