@@ -348,7 +348,8 @@ def line_chart(steps: Sequence[float], series: dict[str, tuple[Sequence[float], 
         x = float(px(np.array(float(x_mark))))
         for y in range(int(y0), int(y1), 8 * scale):  # dashed
             draw.line((x, y, x, min(y + 4 * scale, y1)), fill=(150, 150, 150), width=scale)
-        draw.text((x + 3 * scale, y0 + 2 * scale), text, fill=(110, 110, 110), font=small)
+        # Labelled at the foot of the line: the top right corner is under the page's buttons.
+        draw.text((x + 3 * scale, y1 - 13 * scale), text, fill=(110, 110, 110), font=small)
     for (label, (_, colour)), v in zip(series.items(), values):
         ok = np.isfinite(v) & (np.arange(len(v)) < len(xs))
         pts = np.stack([px(xs[:len(v)]), py(np.clip(v, lo, hi))], axis=1)

@@ -4,7 +4,8 @@ Starting `python app.py` costs tens of seconds on a busy machine, so these four 
 one process: started on first use, stopped when the test session ends (and restarted if a test
 left it dead). It runs with small hosting limits, tiny bundled checkpoints, its own Gradio cache
 folder and a fast heartbeat, so a closed `gradio_client.Client` frees its session within a second.
-Also: `clear(message)` checks that an error is one clear, short sentence.
+`restricted_server()` is a second app behind a login with a queue of one. Also: `clear(message)`
+checks that an error is one clear, short sentence.
 """
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ import atexit
 import re
 import shutil
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from app_server import AppServer, make_checkpoints
+from app_server import START_TIMEOUT_S, AppServer, make_checkpoints
 
 LIMITS = {"GP_MAX_STEPS": "3000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
           "GP_MAX_UPLOAD_MB": "2", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "64"}
 OPAQUE = ("upstream Gradio app has raised an exception", "Traceback", "Error(", "object at 0x")
 
+AUTH = ("alice", "s3cret:with-colon")  # GP_AUTH splits at the first colon only
 _server: AppServer | None = None
+_restricted: AppServer | None = None
 _folder: Path | None = None
 
 
@@ -40,6 +46,38 @@ def shared_server() -> AppServer:
     return _server
 
 
+def restricted_server() -> AppServer:
+    """A second app behind a login (GP_AUTH) with a queue of one and one training at a time."""
+    global _restricted
+    if _restricted is not None and _restricted.proc.poll() is None:
+        return _restricted
+    shared_server()  # makes the folders and the checkpoints
+    assert _folder is not None
+    env = {**LIMITS, "GP_AUTH": f"{AUTH[0]}:{AUTH[1]}", "GP_QUEUE_SIZE": "1",
+           "GP_TRAIN_CONCURRENCY": "1", "GP_QUICK_CONCURRENCY": "1",
+           "GRADIO_TEMP_DIR": str(_folder / "gradio-restricted")}
+    _restricted = _LoginServer(env=env, args=("--checkpoints", str(_folder / "checkpoints")))
+    return _restricted
+
+
+class _LoginServer(AppServer):
+    """An AppServer behind a login: up once /gradio_api/info answers at all (401 without it)."""
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                urllib.request.urlopen(self.url + "gradio_api/info", timeout=5).close()
+                return
+            except urllib.error.HTTPError:
+                return  # it answered: the login is in the way, as it should be
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                time.sleep(0.5)
+        raise TimeoutError(f"app.py did not answer within {START_TIMEOUT_S}s:\n{self.output()}")
+
+
 def gradio_cache() -> Path:
     """Where the shared app keeps uploads and served files."""
     shared_server()
@@ -48,8 +86,9 @@ def gradio_cache() -> Path:
 
 
 def _shutdown() -> None:
-    if _server is not None:
-        _server.stop()
+    for server in (_server, _restricted):
+        if server is not None:
+            server.stop()
     if _folder is not None:
         shutil.rmtree(_folder, ignore_errors=True)
 

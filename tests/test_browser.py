@@ -114,6 +114,13 @@ def test_train_2d_live_then_pause_and_resume(page):
     assert img_src(page, "#train-picture") != picture, "the 2D view did not change"
     assert img_src(page, "#loss-plot") != losses, "the loss curves did not change"
 
+    # A live edit while training: applied at the next step and marked on the curves.
+    lr = page.get_by_label("G learning rate")
+    lr.fill("0.0005")
+    lr.press("Enter")
+    wait_for(lambda: "g_lr → 0.0005" in page.locator("#train-changes").inner_text(), 30,
+             "the live edit to be applied")
+
     page.click("#pause-btn")
     clicked = time.monotonic()
     wait_for(lambda: progress(page)[1] == "paused", 10, "the run to pause")

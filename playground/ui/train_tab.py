@@ -375,12 +375,14 @@ class TrainTab:
         for which, btn in self.step_btns.items():
             btn.click(single(which), inputs=[state, self.images_zip], inputs_kwargs=form_kwargs,
                       outputs=view, api_name=f"step_{which}", concurrency_id=QUICK)
-        for name in LIVE:
-            form[name].input(live_edit, inputs=[state], inputs_kwargs=live_kwargs,
-                             outputs=[self.changes], api_name="edit" if name == LIVE[0] else None,
-                             api_visibility="public" if name == LIVE[0] else "undocumented",
-                             concurrency_id=CONTROL, concurrency_limit=None,
-                             show_progress="hidden")
+        # Numbers apply when you press Enter or leave the field (not at every keystroke, which
+        # would send half-typed values); menus apply when you pick an entry.
+        triggers = [t for name in LIVE for t in (
+            [form[name].input] if isinstance(form[name], gr.Dropdown)
+            else [form[name].submit, form[name].blur])]
+        gr.on(triggers, live_edit, inputs=[state], inputs_kwargs=live_kwargs,
+              outputs=[self.changes], api_name="edit", concurrency_id=CONTROL,
+              concurrency_limit=None, show_progress="hidden")
         self.layers.change(set_layers, inputs=[state, self.layers], outputs=[self.picture],
                            api_visibility="undocumented", concurrency_id=CONTROL,
                            concurrency_limit=None, show_progress="hidden")
