@@ -1,0 +1,160 @@
+"""The running app for the benchmarks: `python app.py` on a free port, its memory, and a test model.
+
+`AppProcess` starts the app in a subprocess (the way a user does, `--device cpu`), waits until it
+answers, and stops that one process. `rss_bytes()` is the resident memory of the app and any
+child processes it started, read from /proc; `MemorySampler` keeps the peak of it over a stretch
+of time. `write_checkpoint` saves a briefly trained model for the app's checkpoints folder, so
+the Sample tab has a bundled `mnist-dcgan` to draw from (latency does not depend on quality).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 240  # importing torch and gradio on a busy 2-core machine can take a while
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_checkpoint(folder: Path, preset: str = "mnist-dcgan", steps: int = 2) -> Path:
+    """A `preset` model trained for `steps` steps, saved as folder/<preset>.safetensors."""
+    from playground.checkpoint import save_checkpoint
+    from playground.presets import get_preset
+    from playground.train import Trainer
+
+    trainer = Trainer(get_preset(preset).replace(device="cpu"))
+    trainer.step(steps)
+    return save_checkpoint(trainer, Path(folder) / f"{preset}.safetensors")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` and its descendants (0 where /proc is not available)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += _rss(p)
+        todo += _children(p)
+    return total
+
+
+class MemorySampler:
+    """Samples a process tree's resident memory every `period_s` in a thread; keeps the peak."""
+
+    def __init__(self, pid: int, period_s: float = 0.05):
+        self.pid, self.period_s = pid, period_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            self._stop.wait(self.period_s)
+
+    def __enter__(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, tree_rss_bytes(self.pid))
+
+
+class AppProcess:
+    """`python app.py --port P --device cpu` with `threads` torch threads; `stop()` ends it."""
+
+    def __init__(self, checkpoints: Path, threads: int, log_path: Path,
+                 env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+                    "OMP_NUM_THREADS": str(threads), **(env or {})}
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--device", "cpu",
+             "--checkpoints", str(checkpoints)],
+            cwd=ROOT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+        try:
+            self._wait()
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(self.url + "gradio_api/info", timeout=5) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"app.py did not answer within {START_TIMEOUT_S}s:\n{self.output()}")
+
+    def rss_bytes(self) -> int:
+        return tree_rss_bytes(self.pid)
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        self.log.close()
+
+    def __enter__(self) -> "AppProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

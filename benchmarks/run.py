@@ -1,0 +1,249 @@
+"""`make bench`: every speed comparison in one run, printed as a table and written as JSON.
+
+    python -m benchmarks.run [--quick] [--only trainer,streaming,...] [--out PATH] [--threads N]
+
+Sections (see each module's docstring for the method; both sides of a comparison always run
+interleaved in this one run, several rounds, and we quote medians):
+  trainer    benchmarks/trainer_overhead.py  Trainer vs a bare loop        bar <= 1.05x time/step
+  streaming  benchmarks/streaming.py         app /train vs headless        bar >= 0.90 steps/s
+  sampling   benchmarks/sampling.py          64-image grid, core and API   bar e2e <= 100 ms
+  quality    benchmarks/time_to_quality.py   seconds to each preset's bar
+  memory     benchmarks/memory.py            app RSS idle / 1 / 4 sessions bar <= 1,500 MB
+  gpu        benchmarks/gpu.py               the same on CUDA, bf16, channels-last; or "no GPU"
+The app-side sections start `python app.py` on a free port (a fresh one for the memory figures).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from . import gpu, memory, sampling, streaming, trainer_overhead
+from .app_process import ROOT, AppProcess, write_checkpoint
+
+SECTIONS = ("trainer", "streaming", "sampling", "quality", "memory", "gpu")
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
+
+
+def default_threads() -> int:
+    """Torch threads for both sides of every comparison: OMP_NUM_THREADS when set, else torch's
+    own default for this machine (what a user gets)."""
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(env) if env.isdigit() and int(env) > 0 else torch.get_num_threads()
+
+
+def machine(threads: int) -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem_gb = int(next(line for line in f if line.startswith("MemTotal")).split()[1]) / 1e6
+    except (OSError, StopIteration):
+        pass
+    import gradio  # only for its version; the app itself runs in a subprocess
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem_gb,
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
+            "torch": torch.__version__, "gradio": gradio.__version__, "torch_threads": threads,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+
+
+def time_to_quality(quick: bool) -> Any:
+    """The quality issue's figures, from its own module (benchmarks/time_to_quality.py)."""
+    if not (ROOT / "benchmarks" / "time_to_quality.py").exists():
+        return {"status": "not available: benchmarks/time_to_quality.py is not there yet"}
+    from . import time_to_quality as ttq  # written for the quality issue
+
+    return ttq.main(quick=quick)
+
+
+# ---------------------------------------------------------------------------- the table
+def _f(value: Any, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _verdict(ok: Any) -> str:
+    return "" if ok is None else ("PASS" if ok else "MISS")
+
+
+def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(figure, value, bar, verdict) rows for the printed and README tables."""
+    rows: list[tuple[str, str, str, str]] = []
+    for r in results.get("trainer", []) or []:
+        rows.append((f"trainer overhead, {r['preset']} (time/step vs bare loop)",
+                     f"{r['median_ratio']:.3f}x ({r['trainer_steps_per_s']:.1f} vs "
+                     f"{r['bare_steps_per_s']:.1f} steps/s)", f"<= {r['bar']}x",
+                     _verdict(r["pass"])))
+    for r in results.get("streaming", []) or []:
+        rows.append((f"streaming, {r['preset']} (app /train vs headless steps/s)",
+                     f"{r['median_ratio']:.3f} ({r['app_steps_per_s']:.1f} vs "
+                     f"{r['headless_steps_per_s']:.1f}; {r['updates_per_s']:.1f} views/s)",
+                     f">= {r['bar']}", _verdict(r["pass"])))
+    s = results.get("sampling")
+    if isinstance(s, dict) and "e2e_ms" in s:
+        rows.append(("sampling 64 mnist-dcgan images, core (G + grid + PNG)",
+                     f"{s['core_ms']:.0f} ms (G alone {s['core_generate_ms']:.0f} ms)", "", ""))
+        rows.append(("sampling 64 mnist-dcgan images, API request to PNG",
+                     f"{s['e2e_ms']:.0f} ms (p90 {s['e2e_p90_ms']:.0f} ms)",
+                     f"<= {s['bar_ms']:.0f} ms", _verdict(s["pass"])))
+    q = results.get("quality")
+    if isinstance(q, list):
+        for r in q:
+            seconds = r.get("seconds")
+            rows.append((f"time to quality, {r.get('preset')} ({r.get('bar', '')})",
+                         "not reached" if seconds is None else f"{seconds:.0f} s", "",
+                         _verdict(r.get("pass"))))
+    elif isinstance(q, dict):
+        rows.append(("time to quality", q.get("status", str(q)), "", ""))
+    m = results.get("memory")
+    if isinstance(m, dict) and "idle_mb" in m:
+        rows.append(("app memory, idle (peak RSS)", f"{m['idle_mb']:.0f} MB", "", ""))
+        rows.append(("app memory, 1 session training mnist-dcgan", f"{m['one_session_mb']:.0f} MB",
+                     "", ""))
+        rows.append(("app memory, 4 sessions training mnist-dcgan",
+                     f"{m['four_sessions_mb']:.0f} MB", f"<= {m['bar_mb']:.0f} MB",
+                     _verdict(m["pass"])))
+    g = results.get("gpu")
+    if isinstance(g, dict) and g.get("status") == "ok":
+        for r in g["rows"]:
+            if "error" in r:
+                rows.append((f"GPU, {r['preset']}", r["error"], "", "MISS"))
+                continue
+            o = r["overhead"]
+            rows.append((f"GPU trainer overhead, {r['preset']}", f"{o['median_ratio']:.3f}x",
+                         f"<= {o['bar']}x", _verdict(o["pass"])))
+            sps = ", ".join(f"{k} {v:.0f}" for k, v in r["steps_per_s"].items())
+            rows.append((f"GPU steps/s, {r['preset']}", sps, "", ""))
+            rows.append((f"GPU/CPU steps/s, {r['preset']}", _f(r["gpu_cpu_ratio"], ".1f") + "x",
+                         "", ""))
+        gs = g.get("sampling", {})
+        if "core_ms" in gs:
+            rows.append(("GPU sampling 64 images, core", f"{gs['core_ms']:.0f} ms", "", ""))
+    elif isinstance(g, dict):
+        rows.append(("GPU", g.get("status", "no GPU"), "", ""))
+    for name in SECTIONS:
+        err = results.get(f"{name}_error")
+        if err:
+            rows.append((name, f"failed: {err.splitlines()[-1]}", "", "MISS"))
+    return rows
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    lines = ["| figure | value | bar | |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in table_rows(results)]
+    return "\n".join(lines)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    rows = [("figure", "value", "bar", "")] + table_rows(results)
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+# ---------------------------------------------------------------------------- running
+def _section(results: dict[str, Any], name: str, fn: Callable[[], Any]) -> None:
+    start = time.perf_counter()
+    print(f"[bench] {name} ...", flush=True)
+    try:
+        results[name] = fn()
+    except Exception:
+        results[name] = None
+        results[f"{name}_error"] = traceback.format_exc()
+        print(results[f"{name}_error"], file=sys.stderr, flush=True)
+    results.setdefault("seconds", {})[name] = round(time.perf_counter() - start, 1)
+    print(f"[bench] {name} done in {results['seconds'][name]:.0f} s", flush=True)
+
+
+def run(sections: tuple[str, ...], quick: bool, threads: int) -> dict[str, Any]:
+    from gradio_client import Client
+
+    torch.set_num_threads(threads)
+    results: dict[str, Any] = {
+        "command": "make bench" if not quick else "python -m benchmarks.run --quick",
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(threads), "load_before": load(), "quick": quick}
+    work = Path(tempfile.mkdtemp(prefix="gp-bench-"))
+    if "trainer" in sections:
+        _section(results, "trainer", lambda: trainer_overhead.main(quick))
+    if {"streaming", "sampling"} & set(sections):
+        checkpoint = write_checkpoint(work)  # the Sample tab's bundled mnist-dcgan
+        with AppProcess(work, threads, work / "app.log") as app:
+            client = Client(app.url, verbose=False, download_files=False)
+            if "streaming" in sections:
+                _section(results, "streaming", lambda: streaming.main(client, quick, verbose=True))
+            if "sampling" in sections:
+                _section(results, "sampling", lambda: sampling.measure(
+                    app.url, checkpoint, rounds=6 if quick else 20, client=client))
+    if "quality" in sections:
+        _section(results, "quality", lambda: time_to_quality(quick))
+    if "memory" in sections:
+        with AppProcess(work, threads, work / "app-memory.log") as app:
+            _section(results, "memory", lambda: memory.measure(
+                app, lambda: Client(app.url, verbose=False, download_files=False),
+                seconds=3.0 if quick else 8.0))
+    if "gpu" in sections:
+        cpu = {r["preset"]: r["trainer_steps_per_s"] for r in results.get("trainer") or []}
+        _section(results, "gpu", lambda: gpu.main(cpu, quick))
+    results["load_after"] = load()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="GAN Playground benchmarks: table + JSON.")
+    p.add_argument("--quick", action="store_true", help="fewer, shorter rounds (a smoke run)")
+    p.add_argument("--only", default=",".join(SECTIONS),
+                   help=f"comma-separated sections, from: {', '.join(SECTIONS)}")
+    p.add_argument("--out", default=None,
+                   help=f"JSON file to write (default {DEFAULT_OUT.relative_to(ROOT)}; quick and "
+                   "partial runs default to a file in the temp folder, leaving that one alone)")
+    p.add_argument("--threads", type=int, default=default_threads(),
+                   help="torch threads, for this process and the app (default: %(default)s)")
+    args = p.parse_args(argv)
+    sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
+    unknown = sorted(set(sections) - set(SECTIONS))
+    if unknown:
+        p.error(f"unknown section(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
+    if args.threads < 1:
+        p.error(f"--threads={args.threads} must be at least 1")
+    start = time.perf_counter()
+    results = run(sections, args.quick, args.threads)
+    results["total_seconds"] = round(time.perf_counter() - start, 1)
+    full = not args.quick and set(sections) == set(SECTIONS)
+    out = Path(args.out) if args.out else (
+        DEFAULT_OUT if full else Path(tempfile.gettempdir()) / "gp-bench-partial.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    print()
+    print_table(results)
+    m = results["machine"]
+    print(f"\n{m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m['torch_threads']} threads); "
+          f"load average before {results['load_before']}, after {results['load_after']}; "
+          f"{results['total_seconds']:.0f} s in all. JSON: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
