@@ -26,7 +26,9 @@ from .form import FIELDS, FOLDER_DATASET, LIVE, build_form, config_from_form, fo
 from .session import Session
 from .train_view import View, metrics_markdown, progress_html, render
 
-CHUNK_S = 0.25  # seconds of training between two refreshes of the page
+TARGET_PERIOD_S = 0.4  # aim for 2.5 refreshes a second...
+CHUNK_S = 0.25  # ...with at most this much training between two refreshes,
+MIN_CHUNK_S = 0.05  # and at least this much, however slow drawing and sending the view gets
 MAX_CHUNK = 10_000
 
 
@@ -153,7 +155,9 @@ class TrainTab:
         try:
             yield self._render(session, "Training…")
             note = ""
+            overhead = 0.0  # seconds of the last refresh cycle not spent training
             while session.should_continue(run):
+                cycle_start = time.monotonic()
                 with session.lock:
                     trainer = session.trainer
                     if trainer is None:
@@ -162,18 +166,23 @@ class TrainTab:
                     remaining = trainer.config.train.steps - trainer.step_count
                     if remaining <= 0:
                         break
-                    guess = CHUNK_S / session.seconds_per_step if session.seconds_per_step else 1
+                    # Drawing and sending the view take time too (more on a busy machine):
+                    # train for what is left of the refresh period, within [MIN, MAX] chunk.
+                    budget = min(CHUNK_S, max(MIN_CHUNK_S, TARGET_PERIOD_S - overhead))
+                    guess = budget / session.seconds_per_step if session.seconds_per_step else 1
                     n = int(max(1, min(remaining, MAX_CHUNK, guess)))
-                    start = time.perf_counter()
+                    start = time.monotonic()
                     records = _play(trainer, n)
-                    session.seconds_per_step = (time.perf_counter() - start) / n
+                    trained = time.monotonic() - start
+                    session.seconds_per_step = trained / n
                     if trainer.diverged:
                         session.warning = records[-1].event
                         gr.Warning(session.warning)
                         break
                     view = render(session, note or "Training…", session.layers)
                     session.timelapse.offer(trainer.step_count, _frame(trainer, view))
-                yield self._updates(session, view)
+                yield self._updates(session, view)  # resumes once Gradio has sent the view
+                overhead = time.monotonic() - cycle_start - trained
             session.end_loop(run)
             final_view = None
             with session.lock:  # never yield while holding the lock: the generator may resume
