@@ -377,8 +377,8 @@ class TrainTab:
         self.resume_btn.click(**stop_first).then(
             resume, inputs=[state], outputs=view, api_name="resume", concurrency_id=TRAIN,
             concurrency_limit=train_limit, show_progress="hidden")
-        self.pause_btn.click(pause, inputs=[state], outputs=None, api_name="pause",
-                             concurrency_id=CONTROL, concurrency_limit=None)
+        # Not queued: Pause must work even when the queue is full (GP_QUEUE_SIZE).
+        self.pause_btn.click(pause, inputs=[state], outputs=None, api_name="pause", queue=False)
         self.reset_btn.click(reset, inputs=[state, self.images_zip], inputs_kwargs=form_kwargs,
                              outputs=view, api_name="reset", concurrency_id=QUICK)
         for which, btn in self.step_btns.items():
