@@ -19,7 +19,8 @@ from .. import plots
 from ..config import short_repr
 from ..presets import get_preset
 from ..train import Trainer
-from .common import QUICK, SERVER_PATH_FIELDS, TRAIN, AppContext, error, user_errors
+from .common import QUICK, SERVER_PATH_FIELDS, TRAIN, AppContext, error, trainer_or_fallback, \
+    user_errors
 from .train_tab import _play
 
 
@@ -65,11 +66,11 @@ def register(ctx: AppContext) -> None:
             config = config.replace(device=ctx.device)
         limits.check_config(config)
         session = ctx.session(None, request)
-        trainer = Trainer(config)
+        trainer, note = trainer_or_fallback(config)  # a missing torchvision set: bundled digits
         session.stop.set()
         session.set_trainer(trainer)
         with session.lock:
-            return _summary(trainer)
+            return {**_summary(trainer), "note": note}
 
     @user_errors
     def train_steps(n: int = 100, which: str = "both",

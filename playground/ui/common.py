@@ -20,7 +20,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from ..checkpoint import CheckpointError, load_checkpoint, read_metadata
-from ..config import FOLDER_DATASET, DataConfig
+from ..config import FOLDER_DATASET, TORCHVISION_DATASETS, DataConfig, RunConfig
 from ..data import DatasetUnavailable
 from ..train import Trainer
 from .limits import Limits
@@ -138,6 +138,19 @@ def load_upload(path: str, device: str, limits: Limits | None = None) -> Trainer
         safe["path"] = NOT_ON_SERVER
     trainer.config = trainer.config.replace(**safe)
     return trainer
+
+
+def trainer_or_fallback(config: RunConfig) -> tuple[Trainer, str]:
+    """A Trainer for `config` and a note: "" normally; when a torchvision set's files are missing
+    here (or could not be downloaded), the run falls back to the bundled digits and says so."""
+    try:
+        return Trainer(config), ""
+    except DatasetUnavailable:
+        if config.data.dataset not in TORCHVISION_DATASETS:
+            raise
+    note = (f"{config.data.dataset} is not available on this server (its files are missing or "
+            "could not be downloaded), so this run trains on the bundled MNIST digits instead.")
+    return Trainer(config.replace(dataset="mnist")), note
 
 
 def find_bundled(folder: Path) -> dict[str, Bundled]:

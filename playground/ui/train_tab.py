@@ -20,7 +20,8 @@ from ..presets import PRESETS
 from ..sample import grid
 from ..train import StepRecord, Trainer
 from . import text
-from .common import CONTROL, QUICK, TRAIN, AppContext, error, gpu, load_upload, user_errors
+from .common import CONTROL, QUICK, TRAIN, AppContext, error, gpu, load_upload, \
+    trainer_or_fallback, user_errors
 from .form import FIELDS, FOLDER_DATASET, LIVE, build_form, config_from_form, form_values, \
     live_changes
 from .session import Session
@@ -147,7 +148,10 @@ class TrainTab:
             self.ctx.limits.check_upload(path, "zip of images")
         config = config_from_form(form, path)
         self.ctx.limits.check_config(config)
-        return Trainer(config)  # loads the data now: a missing dataset fails here, clearly
+        trainer, note = trainer_or_fallback(config)  # loads the data now
+        if note:  # a torchvision set missing here: the bundled digits, and a visible warning
+            gr.Warning(note)
+        return trainer
 
     def _loop(self, session: Session):
         """Train in chunks until the step target, a Pause, a divergence or a closed tab."""
