@@ -467,3 +467,20 @@ def test_the_app_still_serves_everyone_after_all_that(server):
     finally:
         fresh.close()
     assert server.proc.poll() is None
+
+
+def test_a_file_name_that_is_not_utf8_is_handled(server, client):
+    """Raw multipart with a Latin-1 file name (bytes no UTF-8 decoder accepts), then loaded."""
+    boundary = "gp-boundary-7"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
+            f"filename=\"").encode() + b"caf\xe9 \xff\xfe.safetensors" + \
+        f"\"\r\nContent-Type: application/octet-stream\r\n\r\n".encode() + b"" + \
+        f"\r\n--{boundary}--\r\n".encode()
+    response = httpx.post(f"{server.url}gradio_api/upload", content=body, timeout=30,
+                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert response.status_code == 200, response.text
+    uploaded = response.json()[0]
+    message = refused(client, r"is empty", api_name="/upload_checkpoint",
+                      file={"path": uploaded, "meta": {"_type": "gradio.FileData"}})
+    assert not any(ord(ch) < 32 for ch in message)
+    still_serving(client)

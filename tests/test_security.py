@@ -236,9 +236,9 @@ def test_gp_auth_puts_the_whole_app_behind_a_login():
     locked = restricted_server()
     for path in ("gradio_api/info", "config", "gradio_api/file=/etc/passwd"):
         assert httpx.get(locked.url + path, timeout=30).status_code in (401, 403), path
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="credentials were not provided"):
         Client(locked.url, verbose=False)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="Could not login"):
         Client(locked.url, auth=(AUTH[0], "wrong"), verbose=False)
     inside = Client(locked.url, auth=AUTH, verbose=False)
     try:
