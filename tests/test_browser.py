@@ -109,8 +109,8 @@ def test_train_2d_live_then_pause_and_resume(page):
     refreshes = sum(1 for a, b in zip(steps, steps[1:]) if b != a)
     rate = refreshes / (time.monotonic() - start)
     print(f"\nbrowser refresh rate while training: {rate:.1f} per second")
-    # The server's stream rate (>= 2 Hz) is asserted in test_app_api.py; what the page shows also
-    # depends on the browser's machine, so here: it keeps refreshing, and the pictures move.
+    # The refresh rate is a figure for `make bench` (benchmarks/streaming.py), not a timed test:
+    # here the page must keep refreshing, and the pictures must move.
     assert refreshes >= 2, f"the page refreshed only {refreshes} times in 3 s"
     assert steps[-1] > steps[0]
     assert img_src(page, "#train-picture") != picture, "the 2D view did not change"
