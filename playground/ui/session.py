@@ -47,7 +47,9 @@ class Timelapse:
             img = img.resize((FRAME_SIDE, round(img.height * FRAME_SIDE / img.width)),
                              Image.Resampling.LANCZOS)
         buf = io.BytesIO()
-        img.save(buf, format="PNG", optimize=False)
+        # Fastest zlib level: a frame is taken at every refresh early in a run, and level 6 took
+        # as long as drawing the charts; the frames are only read back to build the GIF.
+        img.save(buf, format="PNG", compress_level=1)
         self.frames.append((step, buf.getvalue()))
         if len(self.frames) > MAX_FRAMES:  # halve the frame rate over the whole run
             self.frames = self.frames[::2]

@@ -17,7 +17,6 @@ from .. import plots
 from ..checkpoint import save_checkpoint
 from ..config import TOY_DATASETS
 from ..presets import PRESETS
-from ..sample import grid
 from ..train import StepRecord, Trainer
 from . import text
 from .common import CONTROL, QUICK, TRAIN, AppContext, error, gpu, load_upload, \
@@ -29,7 +28,10 @@ from .train_view import View, metrics_markdown, progress_html, render
 
 TARGET_PERIOD_S = 0.4  # aim for 2.5 refreshes a second...
 CHUNK_S = 0.25  # ...with at most this much training between two refreshes,
-MIN_CHUNK_S = 0.05  # and at least this much, however slow drawing and sending the view gets
+MIN_CHUNK_S = 0.05  # and at least this much, however slow drawing and sending the view gets,
+MAX_VIEW_SHARE = 0.07  # unless the view would then take more than this share of the time: a
+MAX_PERIOD_S = 1.0  # slow model (a DCGAN on 2 cores) refreshes less often, down to once a
+# second, rather than training much slower (`make bench`: streaming overhead, bar >= 0.90).
 MAX_CHUNK = 10_000
 
 
@@ -53,8 +55,9 @@ def _path(file: Any) -> str | None:
 
 
 def _frame(trainer: Trainer, view: View):
-    # Image runs: the raw 8x8 grid (small, sharp); 2D runs: the layered view as shown.
-    return (lambda: view.picture) if trainer.is_2d else (lambda: grid(trainer.fixed_samples(), 8))
+    # The picture just shown (the layered 2D view, or the enlarged fixed-noise grid, which the
+    # timelapse shrinks back): drawing the grid again would cost a second pass of G.
+    return lambda: view.picture
 
 
 class TrainTab:
@@ -171,8 +174,11 @@ class TrainTab:
                     if remaining <= 0:
                         break
                     # Drawing and sending the view take time too (more on a busy machine):
-                    # train for what is left of the refresh period, within [MIN, MAX] chunk.
-                    budget = min(CHUNK_S, max(MIN_CHUNK_S, TARGET_PERIOD_S - overhead))
+                    # train for what is left of the refresh period, within [MIN, MAX] chunk,
+                    # but long enough that the view costs at most MAX_VIEW_SHARE of the time.
+                    budget = max(MIN_CHUNK_S, min(CHUNK_S, TARGET_PERIOD_S - overhead),
+                                 min(overhead * (1 - MAX_VIEW_SHARE) / MAX_VIEW_SHARE,
+                                     MAX_PERIOD_S - overhead))
                     guess = budget / session.seconds_per_step if session.seconds_per_step else 1
                     n = int(max(1, min(remaining, MAX_CHUNK, guess)))
                     start = time.monotonic()
