@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 from torch import nn
-from torchvision.utils import make_grid
 
 from .config import short_repr
 
@@ -208,9 +207,25 @@ def grid(images: torch.Tensor, nrow: int | None = None) -> Image.Image:
     nrow = nrow or math.ceil(math.sqrt(n))
     if nrow < 1:
         raise ValueError(f"nrow={nrow} must be at least 1")
-    tiled = make_grid(images.detach().float().cpu(), nrow=nrow, padding=2, normalize=True,
-                      value_range=(-1, 1), pad_value=1.0)
-    return _to_pil(tiled)
+    return _to_pil(_tile((images.detach().float().cpu().clamp(-1, 1) + 1) / 2, nrow))
+
+
+def _tile(x: torch.Tensor, nrow: int, pad: int = 2) -> torch.Tensor:
+    """(N, C, H, W) in [0, 1] -> (3, H', W'), white between tiles: torchvision's `make_grid`
+    layout, written out so that importing this module does not load torchvision (about 200 MB
+    of resident memory with a CUDA build of torch, for every app process)."""
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    n, _, h, w = x.shape
+    if n == 1:  # make_grid leaves a single image unpadded
+        return x[0]
+    cols = min(nrow, n)
+    rows = math.ceil(n / cols)
+    sheet = torch.ones(3, rows * (h + pad) + pad, cols * (w + pad) + pad)
+    for i in range(n):
+        top, left = pad + (i // cols) * (h + pad), pad + (i % cols) * (w + pad)
+        sheet[:, top:top + h, left:left + w] = x[i]
+    return sheet
 
 
 def labelled_grid(images: torch.Tensor, labels: Sequence[str], nrow: int | None = None,
