@@ -18,6 +18,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Speed, side by side (README "Performance"): prints a table, writes benchmarks/results/latest.json.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
 requirements: $(STAMP)
 	$(BIN)/python scripts/make_requirements.py > requirements.txt
 

@@ -60,6 +60,16 @@ def _rss(pid: int) -> int:
         return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid`, all its threads (0 without /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def tree_rss_bytes(pid: int) -> int:
     """Resident memory of `pid` and its descendants (0 where /proc is not available)."""
     total, todo, seen = 0, [pid], set()
@@ -98,20 +108,21 @@ class MemorySampler:
 
 
 class AppProcess:
-    """`python app.py --port P --device cpu` with `threads` torch threads; `stop()` ends it."""
+    """`python app.py --port P --device cpu`; `stop()` ends it. With `threads`, the app gets
+    OMP_NUM_THREADS=threads; without, it picks its own (app.cpu_threads)."""
 
-    def __init__(self, checkpoints: Path, threads: int, log_path: Path,
-                 env: dict[str, str] | None = None):
+    def __init__(self, checkpoints: Path, log_path: Path, threads: int | None = None,
+                 env: dict[str, str] | None = None, root: Path = ROOT):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
-                    "OMP_NUM_THREADS": str(threads), **(env or {})}
+                    **({"OMP_NUM_THREADS": str(threads)} if threads else {}), **(env or {})}
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--device", "cpu",
+            [sys.executable, str(root / "app.py"), "--port", str(self.port), "--device", "cpu",
              "--checkpoints", str(checkpoints)],
-            cwd=ROOT, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=root, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
         try:
             self._wait()
         except BaseException:

@@ -23,20 +23,27 @@ from .sampling import core_call
 VARIANTS = ("fp32", "bf16-autocast", "channels-last", "bf16+channels-last")
 
 
-def _variant(preset: str, variant: str) -> tuple[Trainer, Any]:
-    trainer = Trainer(get_preset(preset).replace(device="cuda"))
+def _variant(preset: str, variant: str, device: str) -> tuple[Trainer, Any]:
+    trainer = Trainer(get_preset(preset).replace(device=device))
     if "channels-last" in variant:
         for net in (trainer.G, trainer.D):
             net.to(memory_format=torch.channels_last)
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if "bf16" in variant \
+    kind = trainer.device.type
+    autocast = (lambda: torch.autocast(kind, dtype=torch.bfloat16)) if "bf16" in variant \
         else contextlib.nullcontext
     return trainer, autocast
 
 
-def steps_per_s(preset: str, *, steps: int, rounds: int) -> dict[str, float]:
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def steps_per_s(preset: str, *, steps: int, rounds: int,
+                device: str = "cuda") -> dict[str, float]:
     """Median steps/s of each variant on `preset` (image presets: all four; 2D: fp32, bf16)."""
     variants = VARIANTS if get_preset(preset).model.arch == "dcgan" else VARIANTS[:2]
-    runs = {v: _variant(preset, v) for v in variants}
+    runs = {v: _variant(preset, v, device) for v in variants}
     for trainer, autocast in runs.values():  # warm-up: cuDNN autotuning, allocator
         with autocast():
             trainer.step(5)
@@ -44,7 +51,7 @@ def steps_per_s(preset: str, *, steps: int, rounds: int) -> dict[str, float]:
     for i in range(rounds):
         for v in (variants if i % 2 == 0 else variants[::-1]):
             trainer, autocast = runs[v]
-            torch.cuda.synchronize()
+            _sync(device)
             start = time.perf_counter()
             with autocast():
                 trainer.step(steps)  # one device sync per call, at its end
@@ -52,8 +59,8 @@ def steps_per_s(preset: str, *, steps: int, rounds: int) -> dict[str, float]:
     return {v: steps / statistics.median(t) for v, t in times.items()}
 
 
-def sampling_ms(rounds: int) -> dict[str, float]:
-    trainer = Trainer(get_preset("mnist-dcgan").replace(device="cuda"))
+def sampling_ms(rounds: int, device: str = "cuda") -> dict[str, float]:
+    trainer = Trainer(get_preset("mnist-dcgan").replace(device=device))
     trainer.step(2)
     core_call(trainer)
     g, total = zip(*(core_call(trainer) for _ in range(rounds)))

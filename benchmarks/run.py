@@ -1,6 +1,7 @@
 """`make bench`: every speed comparison in one run, printed as a table and written as JSON.
 
     python -m benchmarks.run [--quick] [--only trainer,streaming,...] [--out PATH] [--threads N]
+    python -m benchmarks.run --markdown benchmarks/results/latest.json   # the README's table
 
 Sections (see each module's docstring for the method; both sides of a comparison always run
 interleaved in this one run, several rounds, and we quote medians):
@@ -36,10 +37,10 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 
 
 def default_threads() -> int:
-    """Torch threads for both sides of every comparison: OMP_NUM_THREADS when set, else torch's
-    own default for this machine (what a user gets)."""
-    env = os.environ.get("OMP_NUM_THREADS", "").strip()
-    return int(env) if env.isdigit() and int(env) > 0 else torch.get_num_threads()
+    """Torch threads for both sides of every comparison: what the app picks on this machine."""
+    from app import cpu_threads  # app.py at the repository root
+
+    return cpu_threads()
 
 
 def machine(threads: int) -> dict[str, Any]:
@@ -92,12 +93,13 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     for r in results.get("trainer", []) or []:
         rows.append((f"trainer overhead, {r['preset']} (time/step vs bare loop)",
                      f"{r['median_ratio']:.3f}x ({r['trainer_steps_per_s']:.1f} vs "
-                     f"{r['bare_steps_per_s']:.1f} steps/s)", f"<= {r['bar']}x",
-                     _verdict(r["pass"])))
+                     f"{r['bare_steps_per_s']:.1f} steps/s; CPU time {r['cpu_median_ratio']:.3f}x)",
+                     f"<= {r['bar']}x", _verdict(r["pass"])))
     for r in results.get("streaming", []) or []:
         rows.append((f"streaming, {r['preset']} (app /train vs headless steps/s)",
                      f"{r['median_ratio']:.3f} ({r['app_steps_per_s']:.1f} vs "
-                     f"{r['headless_steps_per_s']:.1f}; {r['updates_per_s']:.1f} views/s)",
+                     f"{r['headless_steps_per_s']:.1f} steps/s, {r['updates_per_s']:.1f} views/s; "
+                     f"per CPU-second {r['cpu_median_ratio']:.3f})",
                      f">= {r['bar']}", _verdict(r["pass"])))
     s = results.get("sampling")
     if isinstance(s, dict) and "e2e_ms" in s:
@@ -109,10 +111,11 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     q = results.get("quality")
     if isinstance(q, list):
         for r in q:
-            seconds = r.get("seconds")
+            seconds, target = r.get("seconds"), r.get("target_s")
             rows.append((f"time to quality, {r.get('preset')} ({r.get('bar', '')})",
-                         "not reached" if seconds is None else f"{seconds:.0f} s", "",
-                         _verdict(r.get("pass"))))
+                         ("not reached" if seconds is None else f"{seconds:.0f} s")
+                         + f" ({r.get('steps_per_s', 0):.0f} steps/s)",
+                         "" if target is None else f"<= {target:.0f} s", _verdict(r.get("pass"))))
     elif isinstance(q, dict):
         rows.append(("time to quality", q.get("status", str(q)), "", ""))
     m = results.get("memory")
@@ -177,7 +180,10 @@ def _section(results: dict[str, Any], name: str, fn: Callable[[], Any]) -> None:
     print(f"[bench] {name} done in {results['seconds'][name]:.0f} s", flush=True)
 
 
-def run(sections: tuple[str, ...], quick: bool, threads: int) -> dict[str, Any]:
+def run(sections: tuple[str, ...], quick: bool, threads: int,
+        app_threads: int | None = None) -> dict[str, Any]:
+    """Run `sections`; this process uses `threads` torch threads, the app `app_threads` (None:
+    its own choice, the same number unless --threads overrides it)."""
     from gradio_client import Client
 
     torch.set_num_threads(threads)
@@ -190,17 +196,18 @@ def run(sections: tuple[str, ...], quick: bool, threads: int) -> dict[str, Any]:
         _section(results, "trainer", lambda: trainer_overhead.main(quick))
     if {"streaming", "sampling"} & set(sections):
         checkpoint = write_checkpoint(work)  # the Sample tab's bundled mnist-dcgan
-        with AppProcess(work, threads, work / "app.log") as app:
+        with AppProcess(work, work / "app.log", app_threads) as app:
             client = Client(app.url, verbose=False, download_files=False)
             if "streaming" in sections:
-                _section(results, "streaming", lambda: streaming.main(client, quick, verbose=True))
+                _section(results, "streaming", lambda: streaming.main(client, app.pid, quick,
+                                                                 verbose=True))
             if "sampling" in sections:
                 _section(results, "sampling", lambda: sampling.measure(
                     app.url, checkpoint, rounds=6 if quick else 20, client=client))
     if "quality" in sections:
         _section(results, "quality", lambda: time_to_quality(quick))
     if "memory" in sections:
-        with AppProcess(work, threads, work / "app-memory.log") as app:
+        with AppProcess(work, work / "app-memory.log", app_threads) as app:
             _section(results, "memory", lambda: memory.measure(
                 app, lambda: Client(app.url, verbose=False, download_files=False),
                 seconds=3.0 if quick else 8.0))
@@ -219,17 +226,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None,
                    help=f"JSON file to write (default {DEFAULT_OUT.relative_to(ROOT)}; quick and "
                    "partial runs default to a file in the temp folder, leaving that one alone)")
-    p.add_argument("--threads", type=int, default=default_threads(),
-                   help="torch threads, for this process and the app (default: %(default)s)")
+    p.add_argument("--markdown", metavar="JSON",
+                   help="print the Markdown table of an earlier run's JSON and exit")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads, for this process and the app (default: what the app "
+                   f"picks here, {default_threads()})")
     args = p.parse_args(argv)
+    if args.markdown:
+        results = json.loads(Path(args.markdown).read_text())
+        m = results["machine"]
+        print(markdown_table(results))
+        print(f"\n{m['cpu']}, {m['cores']} cores, {m['memory_gb']:.0f} GB; {m['os']}; Python "
+              f"{m['python']}, torch {m['torch']} ({m['torch_threads']} thread(s)), gradio "
+              f"{m['gradio']}. Load average {results['load_before']} before, "
+              f"{results['load_after']} after; {results['total_seconds'] / 60:.1f} minutes; "
+              f"{results['date']}.")
+        return 0
     sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         p.error(f"unknown section(s) {', '.join(unknown)}: choose from {', '.join(SECTIONS)}")
-    if args.threads < 1:
+    if args.threads is not None and args.threads < 1:
         p.error(f"--threads={args.threads} must be at least 1")
     start = time.perf_counter()
-    results = run(sections, args.quick, args.threads)
+    results = run(sections, args.quick, args.threads or default_threads(), args.threads)
     results["total_seconds"] = round(time.perf_counter() - start, 1)
     full = not args.quick and set(sections) == set(SECTIONS)
     out = Path(args.out) if args.out else (
