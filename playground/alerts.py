@@ -27,7 +27,8 @@ D_SURE = 0.95  # mean D(x) at least this and mean D(G(z)) at most 1 - this: D wi
 EXPLODE_RATIO = 100.0  # gradient norm this many times its earlier median: exploding
 VANISH_RATIO = 0.01  # G's gradient norm under this share of its earlier median: vanishing
 MIN_DIGITS = 8  # digits_covered below this (of 10) is collapse even without history
-MIN_CONFIDENCE = 0.6  # below this mean classifier confidence, samples are not digit-like yet
+MIN_PRECISION = 0.3  # below this precision, samples are not digit-like yet (early training)
+MIN_QUALITY_PCT = 20.0  # 2D: below this share of high-quality samples, G has not found modes yet
 MODE_DROP = 0.25  # modes or digits covered falling by this share of the best seen
 RECALL_DROP = 0.5  # recall falling under this share of the best seen (best at least 0.2)
 
@@ -41,8 +42,11 @@ class Alert:
     what_to_try: str  # concrete changes to make
 
 
-def check(records: Sequence[Any], metrics: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
-          *, loss: str | None = None) -> list[Alert]:
+Metrics = Mapping[str, Any]
+
+
+def check(records: Sequence[Any], metrics: Metrics | Sequence[Metrics] | None = None, *,
+          loss: str | None = None) -> list[Alert]:
     """Alerts for the current state of a run, most serious first.
 
     `records`: the run's step records in order (train.StepRecord or look-alikes; None fields are
@@ -106,7 +110,8 @@ def _exploding(window: Sequence[Any], before: Sequence[Any]) -> Alert | None:
                 f"{EXPLODE_RATIO:.0f} times its usual {typical:.3g}. Updates this large throw "
                 f"the weights far away and often end in divergence.",
                 f"Lower {who}'s learning rate, turn on spectral normalisation in D, use the "
-                "WGAN-GP loss (its gradient penalty keeps D's gradients near 1), or a smaller beta1.")
+                "WGAN-GP loss (its gradient penalty keeps D's gradients near 1), or a smaller "
+                "beta1.")
     return None
 
 
@@ -161,8 +166,12 @@ def _collapse(history: Sequence[Mapping[str, Any]], step: int) -> Alert | None:
         total = int(latest[total_key]) if total_key and latest.get(total_key) else 10
         dropped = best > 0 and now <= best * (1 - MODE_DROP)
         low = now < (MIN_DIGITS if what == "digits" else total / 2)
-        if what == "digits" and latest.get("mean_confidence", 1.0) < MIN_CONFIDENCE:
-            low = False  # blurry early samples: the classifier's guesses say nothing about modes
+        # Samples unlike the data yet (early training) say nothing about modes: only warn
+        # about few modes once G makes convincing samples.
+        if what == "digits" and latest.get("precision", 1.0) < MIN_PRECISION:
+            low = False
+        if what == "modes" and latest.get("high_quality_pct", 100.0) < MIN_QUALITY_PCT:
+            low = False
         if dropped or low:
             since = f", down from {best} at best" if best > now else ""
             return Alert(

@@ -88,14 +88,17 @@ def test_mode_collapse_from_2d_metrics():
     assert _kinds(alerts) == ["mode_collapse"] and alerts[0].step == 1500
     assert "5 of 8" in alerts[0].explanation and "pack" in alerts[0].what_to_try
     # a generator stuck on one mode is collapse even without history
-    assert _kinds(check(_healthy(), {"modes_captured": 1, "modes_total": 8})) == ["mode_collapse"]
+    stuck = {"modes_captured": 1, "modes_total": 8, "high_quality_pct": 98.0}
+    assert _kinds(check(_healthy(), stuck)) == ["mode_collapse"]
+    # an untrained G hits no mode at all: not collapse, just not learned yet
+    assert check(_healthy(), {"modes_captured": 0, "modes_total": 8, "high_quality_pct": 0.0}) == []
 
 
 def test_mode_collapse_from_digit_metrics():
-    assert check(_healthy(), {"digits_covered": 10, "mean_confidence": 0.9}) == []
-    assert _kinds(check(_healthy(), {"digits_covered": 3, "mean_confidence": 0.9})) == [
+    assert check(_healthy(), {"digits_covered": 10, "precision": 0.8}) == []
+    assert _kinds(check(_healthy(), {"digits_covered": 3, "precision": 0.8})) == [
         "mode_collapse"]
-    # Blurry early samples: the classifier's guesses are no evidence of collapse yet.
-    assert check(_healthy(), {"digits_covered": 3, "mean_confidence": 0.3}) == []
+    # Early samples unlike any digit: the classifier's guesses are no evidence of collapse yet.
+    assert check(_healthy(), {"digits_covered": 3, "precision": 0.05}) == []
     recall = [{"digits_covered": 10, "recall": 0.6}, {"digits_covered": 10, "recall": 0.2}]
     assert _kinds(check(_healthy(), recall)) == ["mode_collapse"]
