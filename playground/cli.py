@@ -114,11 +114,10 @@ def _summary(r: Any) -> str:
 
 
 def _alerts(trainer: Any) -> list[str]:
-    try:
-        from .alerts import check
-    except ImportError:  # the alerts module is optional for the CLI
-        return []
-    return [f"{a.title}: {a.explanation} Try: {a.what_to_try}" for a in check(trainer.history)]
+    from .alerts import check
+
+    alerts = check(trainer.history, loss=trainer.config.train.loss)
+    return [f"{a.title}: {a.explanation} Try: {a.what_to_try}" for a in alerts]
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

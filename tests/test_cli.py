@@ -63,3 +63,14 @@ def test_module_entry_point_lists_presets():
     result = subprocess.run([sys.executable, "-m", "playground", "presets"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0 and "mnist-dcgan" in result.stdout
+
+
+def test_eval_prints_metrics_as_json(tmp_path, capsys):
+    import json
+    out = tmp_path / "r.safetensors"
+    main(["train", "--preset", "ring8", "--steps", "10", "--out", str(out), "--quiet"])
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0 <= result["modes_captured"] <= 8 and 0.0 <= result["high_quality_pct"] <= 100.0
+    assert result["modes_total"] == 8 and result["kl"] >= 0
