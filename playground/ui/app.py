@@ -50,8 +50,20 @@ def build_app(device: str = "auto", limits: Limits | None = None,
         demo.unload(release)
     demo.queue(max_size=ctx.limits.queue_size,
                default_concurrency_limit=ctx.limits.quick_concurrency)
+    _calm_queue(demo)
     demo.gp_context = ctx  # type: ignore[attr-defined]  # for tests and the launcher
     return demo
+
+
+def _calm_queue(demo: gr.Blocks) -> None:
+    """Poll Gradio's queue every 5 ms, not every 1 ms (its Linux default): an idle app took 5% of
+    a core just waking up (2% after), which a 2-core machine takes from training. A new event
+    waits 2.5 ms longer on average. Private attributes of the pinned Gradio: skipped if absent."""
+    queue = getattr(demo, "_queue", None)
+    if queue is not None and hasattr(queue, "sleep_when_free"):
+        queue.sleep_when_free = max(queue.sleep_when_free, 0.005)
+    if queue is not None and hasattr(queue, "progress_update_sleep_when_free"):
+        queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, 0.05)
 
 
 def launch_options(limits: Limits | None = None) -> dict[str, Any]:
