@@ -22,6 +22,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
+# Reproduce the bundled checkpoints and their cards (checkpoints/README.md says how they were made).
+checkpoints: $(STAMP)
+	bash scripts/make_checkpoints.sh $(NAMES)
+
 requirements: $(STAMP)
 	$(BIN)/python scripts/make_requirements.py > requirements.txt
 

@@ -1,13 +1,16 @@
 """The running app for the benchmarks: `python app.py` on a free port, its memory, and a test model.
 
 `AppProcess` starts the app in a subprocess (the way a user does, `--device cpu`), waits until it
-answers, and stops that one process. `rss_bytes()` is the resident memory of the app and any
-child processes it started, read from /proc; `MemorySampler` keeps the peak of it over a stretch
-of time. `write_checkpoint` saves a briefly trained model for the app's checkpoints folder, so
+answers, and stops that one process. `api_stream` / `api_call` use Gradio's plain HTTP API (POST
+the inputs, then read the event stream) with blocking reads, so the client costs no CPU while it
+waits (gradio_client's Job polls every millisecond, CPU a busy 2-core machine takes from the
+app). `rss_bytes()` is the resident memory of the app and any child processes it started, read
+from /proc; `MemorySampler` keeps the peak of it over a stretch of time. `write_checkpoint` saves a briefly trained model for the app's checkpoints folder, so
 the Sample tab has a bundled `mnist-dcgan` to draw from (latency does not depend on quality).
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -18,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 240  # importing torch and gradio on a busy 2-core machine can take a while
@@ -39,6 +43,45 @@ def write_checkpoint(folder: Path, preset: str = "mnist-dcgan", steps: int = 2) 
     trainer = Trainer(get_preset(preset).replace(device="cpu"))
     trainer.step(steps)
     return save_checkpoint(trainer, Path(folder) / f"{preset}.safetensors")
+
+
+def api_params(base_url: str, api_name: str) -> list[str]:
+    """The input names of endpoint `api_name`, in the order its HTTP API takes them."""
+    with urllib.request.urlopen(f"{base_url}gradio_api/info", timeout=60) as r:
+        info = json.load(r)
+    return [p["parameter_name"] for p in info["named_endpoints"][f"/{api_name}"]["parameters"]]
+
+
+def api_stream(base_url: str, api_name: str, data: list[Any]) -> Iterator[list[Any]]:
+    """Call `api_name` with `data` and yield each output as it arrives; raises on an app error."""
+    req = urllib.request.Request(f"{base_url}gradio_api/call/{api_name}",
+                                 data=json.dumps({"data": data}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        event_id = json.load(r)["event_id"]
+    with urllib.request.urlopen(f"{base_url}gradio_api/call/{api_name}/{event_id}",
+                                timeout=600) as r:
+        event = ""
+        for raw in r:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                payload = line.split(":", 1)[1].strip()
+                if event == "error":
+                    raise RuntimeError(f"/{api_name} failed: {payload[:300]}")
+                if event in ("generating", "complete"):
+                    yield json.loads(payload)
+                if event == "complete":
+                    return
+
+
+def api_call(base_url: str, api_name: str, data: list[Any]) -> list[Any]:
+    """One call through Gradio's HTTP API: its final outputs."""
+    outputs: list[Any] = []
+    for outputs in api_stream(base_url, api_name, data):
+        pass
+    return outputs
 
 
 def _children(pid: int) -> list[int]:

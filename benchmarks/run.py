@@ -199,7 +199,7 @@ def run(sections: tuple[str, ...], quick: bool, threads: int,
         with AppProcess(work, work / "app.log", app_threads) as app:
             client = Client(app.url, verbose=False, download_files=False)
             if "streaming" in sections:
-                _section(results, "streaming", lambda: streaming.main(client, app.pid, quick,
+                _section(results, "streaming", lambda: streaming.main(app.url, app.pid, quick,
                                                                  verbose=True))
             if "sampling" in sections:
                 _section(results, "sampling", lambda: sampling.measure(

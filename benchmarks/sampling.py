@@ -10,7 +10,6 @@ For reference we also time a few `gradio_client` calls, whose own polling adds t
 from __future__ import annotations
 
 import io
-import json
 import math
 import statistics
 import time
@@ -22,6 +21,8 @@ import torch
 
 from playground.checkpoint import load_checkpoint
 from playground.sample import generate, labelled_grid
+
+from .app_process import api_call
 
 BAR_MS = 100.0
 SEEDS = list(range(64))
@@ -63,33 +64,10 @@ def _fetch_png(url: str) -> bytes:
     return data
 
 
-def call(base_url: str, api_name: str, data: list[Any]) -> list[Any]:
-    """One call through Gradio's HTTP API: POST the inputs, read the event stream's result."""
-    req = urllib.request.Request(f"{base_url}gradio_api/call/{api_name}",
-                                 data=json.dumps({"data": data}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        event_id = json.load(r)["event_id"]
-    with urllib.request.urlopen(f"{base_url}gradio_api/call/{api_name}/{event_id}",
-                                timeout=60) as r:
-        event, payload = "", ""
-        for raw in r:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                payload = line.split(":", 1)[1].strip()
-                if event in ("complete", "error"):
-                    break
-    if event != "complete":
-        raise RuntimeError(f"/{api_name} failed: {payload[:300]}")
-    return json.loads(payload)
-
-
 def end_to_end(base_url: str) -> float:
     """Milliseconds from the /sample_grid request to the grid's PNG bytes in hand."""
     start = time.perf_counter()
-    outputs = call(base_url, "sample_grid", ["mnist-dcgan", "0-63", 1.0, "cycle"])
+    outputs = api_call(base_url, "sample_grid", ["mnist-dcgan", "0-63", 1.0, "cycle"])
     picture = next(o for o in outputs if isinstance(o, dict))  # the session state comes first
     _fetch_png(_url(picture, base_url))
     return (time.perf_counter() - start) * 1e3

@@ -1,9 +1,11 @@
 """Streaming overhead: training through the running app, with its live view, against headless.
 
-App side: a `gradio_client` call to `/train` (the Train button's endpoint) with a preset's
-settings; the app trains in chunks and streams the whole view (progress, status, the progress
-picture, two charts) after each. We time the updates as they arrive: steps/s = steps advanced
-between the first update (step 0, after the model is built) and the last, over that time.
+App side: a call to `/train` (the Train button's endpoint) through Gradio's HTTP API, with a
+preset's settings; the app trains in chunks and streams the whole view (progress, status, the
+progress picture, two charts) after each. We time the updates as they arrive: steps/s = steps advanced
+between the first view after training began and the first view at the last step, over that
+time. (A run's start, building the model and a 1-step probe that sizes the chunks, is left out,
+as the headless side leaves out building its model.)
 Headless side: the same config trained by `Trainer.step` in this process, in chunks of 50 steps
 as the command line does, with the same number of torch threads as the app. Rounds alternate
 app, headless, headless, app, ... and we report the median ratio app / headless. Bar: >= 0.90.
@@ -22,7 +24,7 @@ from typing import Any
 from playground.presets import get_preset
 from playground.train import Trainer
 
-from .app_process import cpu_seconds
+from .app_process import api_params, api_stream, cpu_seconds
 
 BAR = 0.90
 HEADLESS_CHUNK = 50  # the command line's default --chunk
@@ -46,20 +48,21 @@ def _step_of(output: Any) -> int | None:
     return None
 
 
-def app_round(client: Any, fields: dict[str, Any], steps: int, pid: int) -> dict[str, float]:
+def app_round(base_url: str, fields: dict[str, Any], steps: int, pid: int) -> dict[str, float]:
     """Train a new run of `steps` steps through /train (app process `pid`); steps per second and
-    per CPU-second between the first update (step 0) and the first at the final step."""
-    job = client.submit(api_name="/train", **{**fields, "steps": steps})
+    per CPU-second between the first view after step 0 and the first at the final step."""
+    values = {**fields, "steps": steps}
+    data = [values.get(name) for name in api_params(base_url, "train")]  # images_zip: None
     marks: list[tuple[float, float, int]] = []  # (wall time, app CPU time, step)
-    for output in job:
+    for output in api_stream(base_url, "train", data):
         step = _step_of(output)
         if step is not None:
             marks.append((time.perf_counter(), cpu_seconds(pid), step))
-    job.result()  # raises if the app reported an error
+    marks = [m for m in marks if m[2] > 0]  # from the first view after training began
     if len(marks) < 2 or marks[-1][2] <= marks[0][2]:
-        raise RuntimeError(f"/train streamed no progress: {marks}")
+        raise RuntimeError(f"/train streamed too few views to time: {marks}")
     t0, c0, s0 = marks[0]
-    t1, c1, s1 = next(m for m in marks if m[2] == marks[-1][2])  # first update at the last step
+    t1, c1, s1 = next(m for m in marks if m[2] == marks[-1][2])  # first view at the last step
     shown = sum(1 for m in marks if m[0] <= t1) - 1
     return {"steps_per_s": (s1 - s0) / (t1 - t0), "steps_per_cpu_s": (s1 - s0) / max(c1 - c0, 1e-9),
             "updates_per_s": shown / (t1 - t0)}
@@ -80,18 +83,18 @@ def headless_round(preset: str, steps: int = 0, seconds: float = 0.0) -> dict[st
             "steps_per_cpu_s": done / max(time.process_time() - cpu, 1e-9)}
 
 
-def measure(client: Any, pid: int, preset: str, *, rounds: int, seconds: float,
+def measure(base_url: str, pid: int, preset: str, *, rounds: int, seconds: float,
             verbose: bool = False) -> dict[str, Any]:
     """Interleaved app/headless rounds of about `seconds` each for `preset` (app process `pid`)."""
     fields = form_fields(preset)
     warm = headless_round(preset, seconds=min(seconds, 1.5))  # warm-up, and a speed guess
-    app_round(client, fields, 3, pid)
+    app_round(base_url, fields, 3, pid)
     steps = max(4, round(seconds * warm["steps_per_s"]))
     app, head = [], []
     for i in range(rounds):
         for side in (("app", "headless") if i % 2 == 0 else ("headless", "app")):
             if side == "app":
-                app.append(app_round(client, fields, steps, pid))
+                app.append(app_round(base_url, fields, steps, pid))
             else:
                 head.append(headless_round(preset, steps))
         if verbose:
@@ -109,11 +112,11 @@ def measure(client: Any, pid: int, preset: str, *, rounds: int, seconds: float,
             "bar": BAR, "pass": ratio >= BAR}
 
 
-def main(client: Any, pid: int, quick: bool = False,
+def main(base_url: str, pid: int, quick: bool = False,
          verbose: bool = False) -> list[dict[str, Any]]:
     # A DCGAN step takes ~0.2 s here and the app then shows a view about once a second: its
     # rounds are longer, so that each holds several views.
-    plan = [("ring8", 3.0), ("mnist-dcgan", 7.0)]
-    return [measure(client, pid, p, rounds=2 if quick else 5,
+    plan = [("ring8", 4.0), ("mnist-dcgan", 8.0)]
+    return [measure(base_url, pid, p, rounds=2 if quick else 5,
                     seconds=seconds / 2 if quick else seconds, verbose=verbose)
             for p, seconds in plan]
