@@ -5,8 +5,9 @@ answers, and stops that one process. `api_stream` / `api_call` use Gradio's plai
 the inputs, then read the event stream) with blocking reads, so the client costs no CPU while it
 waits (gradio_client's Job polls every millisecond, CPU a busy 2-core machine takes from the
 app). `rss_bytes()` is the resident memory of the app and any child processes it started, read
-from /proc; `MemorySampler` keeps the peak of it over a stretch of time. `write_checkpoint` saves a briefly trained model for the app's checkpoints folder, so
-the Sample tab has a bundled `mnist-dcgan` to draw from (latency does not depend on quality).
+from /proc; `MemorySampler` keeps the peak of it over a stretch of time. `write_checkpoint`
+saves a briefly trained model for the app's checkpoints folder, so the Sample tab has a bundled
+`mnist-dcgan` to draw from (latency does not depend on quality).
 """
 from __future__ import annotations
 
