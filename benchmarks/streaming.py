@@ -2,9 +2,9 @@
 
 App side: a call to `/train` (the Train button's endpoint) through Gradio's HTTP API, with a
 preset's settings; the app trains in chunks and streams the whole view (progress, status, the
-progress picture, two charts) after each. We time the updates as they arrive: steps/s = steps advanced
-between the first view after training began and the first view at the last step, over that
-time. (A run's start, building the model and a 1-step probe that sizes the chunks, is left out,
+progress picture, two charts) after each. We time the updates as they arrive: steps/s = steps
+advanced between the first view after training began and the first view at the last step, over
+that time. (A run's start, building the model and a 1-step probe that sizes the chunks, is left out,
 as the headless side leaves out building its model.)
 Headless side: the same config trained by `Trainer.step` in this process, in chunks of 50 steps
 as the command line does, with the same number of torch threads as the app. Rounds alternate
