@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import inspect
 import json
 import os
 import platform
@@ -75,6 +76,10 @@ def time_to_quality(quick: bool) -> Any:
         return {"status": "not available: benchmarks/time_to_quality.py is not there yet"}
     from . import time_to_quality as ttq  # written for the quality issue
 
+    # Stopping each run at its target rather than past it gives the same verdicts and keeps
+    # `make bench` under 10 minutes; passed when that module takes it.
+    if "limit_factor" in inspect.signature(ttq.main).parameters:
+        return ttq.main(quick=quick, limit_factor=1.0)
     return ttq.main(quick=quick)
 
 
