@@ -20,7 +20,7 @@ PRESETS: dict[str, RunConfig] = {
         DataConfig(dataset="ring8"),
         ModelConfig(arch="mlp", z_dim=16, g_width=128, g_depth=2, d_width=128, d_depth=2, pack=1),
         TrainConfig(g_lr=2e-3, d_lr=2e-3, beta1=0.5, beta2=0.9, batch_size=256, ema_decay=0.99,
-                    steps=4000),
+                    steps=3000),
     ),
     # 5x5 grid of Gaussians: wider nets and pack=4 (PacGAN4 is the paper's best on this set).
     "grid25": RunConfig(

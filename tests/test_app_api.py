@@ -22,7 +22,7 @@ from gradio_client.exceptions import AppError
 
 # One training slot: sampling must still answer while it is taken.
 LIMITS = {"GP_MAX_STEPS": "3000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
-          "GP_MAX_UPLOAD_MB": "1", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "32",
+          "GP_MAX_UPLOAD_MB": "2", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "32",
           "GP_TRAIN_CONCURRENCY": "1"}
 
 
@@ -195,7 +195,7 @@ def test_hosting_limits_are_enforced_with_clear_errors(client, tmp_path):
     with pytest.raises(AppError, match="GP_MAX_STEPS"):
         client.predict(3001, "both", api_name="/train_steps")
     big = tmp_path / "big.safetensors"
-    big.write_bytes(b"\0" * (1024 * 1024 + 10))
+    big.write_bytes(b"\0" * (2 * 1024 * 1024 + 10))
     # gradio_client refuses it before sending (the server advertises its cap) ...
     with pytest.raises((AppError, ValueError), match="maximum file size"):
         client.predict(checkpoint=handle_file(str(big)), api_name="/load_checkpoint")

@@ -91,7 +91,7 @@ def test_live_edit_rejections_change_nothing():
     with pytest.raises(ValueError, match="seed cannot change"):
         trainer.update(seed=3)
     with pytest.raises(ValueError, match="pack"):
-        trainer.update(batch_size=7)  # ring8 packs pairs
+        Trainer(tiny("grid25")).update(batch_size=7)  # grid25 packs four samples per D input
     assert trainer.config == before and trainer.changes == []
     with pytest.raises(ValueError, match="which"):
         trainer.step(1, which="x")
