@@ -20,7 +20,7 @@ from pathlib import Path
 
 from app_server import START_TIMEOUT_S, AppServer, make_checkpoints
 
-LIMITS = {"GP_MAX_STEPS": "3000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
+LIMITS = {"GP_MAX_STEPS": "10000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
           "GP_MAX_UPLOAD_MB": "2", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "64"}
 OPAQUE = ("upstream Gradio app has raised an exception", "Traceback", "Error(", "object at 0x")
 

@@ -21,7 +21,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 # One training slot: sampling must still answer while it is taken.
-LIMITS = {"GP_MAX_STEPS": "3000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
+LIMITS = {"GP_MAX_STEPS": "10000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
           "GP_MAX_UPLOAD_MB": "2", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "32",
           "GP_TRAIN_CONCURRENCY": "1"}
 
@@ -181,10 +181,10 @@ def test_live_edit_applies_to_the_running_model_and_marks_the_curves(client):
 
 
 def test_hosting_limits_are_enforced_with_clear_errors(client, tmp_path):
-    with pytest.raises(AppError, match=r"steps=5000 .*GP_MAX_STEPS"):
-        client.predict("ring8", {"steps": 5000}, api_name="/new_run")
-    with pytest.raises(AppError, match=r"steps=5000 .*GP_MAX_STEPS"):
-        client.predict(dataset="ring8", steps=5000, api_name="/train")
+    with pytest.raises(AppError, match=r"steps=20000 .*GP_MAX_STEPS"):
+        client.predict("ring8", {"steps": 20000}, api_name="/new_run")
+    with pytest.raises(AppError, match=r"steps=20000 .*GP_MAX_STEPS"):
+        client.predict(dataset="ring8", steps=20000, api_name="/train")
     with pytest.raises(AppError, match="GP_MAX_BATCH"):
         client.predict("ring8", {"batch_size": 1024}, api_name="/new_run")
     with pytest.raises(AppError, match="GP_MAX_WIDTH"):
@@ -193,7 +193,7 @@ def test_hosting_limits_are_enforced_with_clear_errors(client, tmp_path):
         client.predict(model="tiny-mnist", seeds="0-100", api_name="/sample_grid")
     client.predict("ring8", {"steps": 100}, api_name="/new_run")
     with pytest.raises(AppError, match="GP_MAX_STEPS"):
-        client.predict(3001, "both", api_name="/train_steps")
+        client.predict(10_001, "both", api_name="/train_steps")
     big = tmp_path / "big.safetensors"
     big.write_bytes(b"\0" * (2 * 1024 * 1024 + 10))
     # gradio_client refuses it before sending (the server advertises its cap) ...

@@ -241,7 +241,7 @@ HYPER = [  # (config changes, what the message must say)
 ]
 HYPER_API_ONLY = [  # over this server's hosting limits (the core alone allows them)
     ({"batch_size": 600}, r"batch_size=600 is over this server's limit of 512.*GP_MAX_BATCH"),
-    ({"steps": 5000}, r"steps=5000 is over this server's limit of 3000.*GP_MAX_STEPS"),
+    ({"steps": 20000}, r"steps=20000 is over this server's limit of 10000.*GP_MAX_STEPS"),
     ({"g_width": 600}, r"g_width=600 .*GP_MAX_WIDTH"),
     ({"g_width": 512, "g_depth": 8}, r"parameters .*over this server's limit .*GP_MAX_PARAMS"),
     ({"dataset": "images", "path": "/usr/share"}, r"path cannot be set over the API"),

@@ -91,7 +91,7 @@ def test_live_edit_rejections_change_nothing():
     with pytest.raises(ValueError, match="seed cannot change"):
         trainer.update(seed=3)
     with pytest.raises(ValueError, match="pack"):
-        Trainer(tiny("grid25")).update(batch_size=7)  # grid25 packs four samples per D input
+        Trainer(tiny("grid25", pack=4, batch_size=32)).update(batch_size=7)  # 4 samples per D input
     assert trainer.config == before and trainer.changes == []
     with pytest.raises(ValueError, match="which"):
         trainer.step(1, which="x")
