@@ -3,25 +3,26 @@
 - `layered_view`: GAN Lab's 2D picture. Layers, each switchable: the discriminator's decision
   heatmap (green where D says "real", purple where it says "fake"), the real points, the
   generated points, and arrows showing where one generator step would move each generated point.
-- `trainer_view` / `progress_image`: that picture, or the fixed-noise grid, for a running `Trainer`.
+  `layered_numbers` computes what it shows from the models, `draw_layered` draws it.
+- `progress_image`: that picture, or the fixed-noise grid, for a running `Trainer`; again in two
+  halves (`progress_numbers` under the session's lock, `draw_progress` after, off the hot path).
 - `points_view`: generated 2D points alone (the Sample tab for 2D models).
 - `overlay`: a saliency map laid over an image; `caption`: a text strip under an image.
-- `curve_rows`: a run's history thinned to a few hundred points; `line_chart` draws such curves.
-  (The live curves are pictures drawn here rather than browser-side charts: a picture swap costs
-  the browser almost nothing, so the page keeps up with several refreshes a second.)
+Charts (curves, histograms) are in `charts.py`.
 """
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from torch import nn
 
+from .charts import font as _font
 from .judge import decision_map, generator_gradients
 from .sample import grid
 
@@ -46,14 +47,6 @@ MAX_ARROWS = 160  # more arrows than this is clutter
 REAL_POINTS = 500  # real points drawn in the 2D view
 FAKE_POINTS = 512  # generated points drawn (the first of the fixed noise; a multiple of any pack)
 GRID_DISPLAY_PX = 480  # the progress grid is enlarged (nearest neighbour) to about this width
-
-
-@functools.lru_cache(maxsize=8)  # loading a font costs more than drawing a chart's text
-def _font(size: int = 13) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has no size argument
-        return ImageFont.load_default()
 
 
 def decision_colours(values: np.ndarray) -> np.ndarray:
@@ -121,6 +114,66 @@ def _draw_frame(draw: ImageDraw.ImageDraw, canvas: _Canvas) -> None:
     draw.text((mid + 4, 2), label, fill=(90, 90, 90), font=font)
 
 
+@dataclass
+class Layered:
+    """The numbers behind a layered 2D view, computed from the models; drawn by `draw_layered`.
+
+    Splitting the two lets a training loop take these (quick) under its lock and draw the
+    picture (slower) on another thread while training goes on.
+    """
+    lim: float
+    scores: np.ndarray | None  # (R, R) D's score over the square, when the heatmap is drawn
+    points: np.ndarray | None  # (N, 2) generated points, when they or their arrows are drawn
+    moves: np.ndarray | None  # (N, 2) where one generator step would move each point
+    real: np.ndarray  # (M, 2) real points
+
+
+def _check_layers(layers: Iterable[str]) -> set[str]:
+    layers = set(layers)
+    unknown = layers - set(LAYERS)
+    if unknown:
+        raise ValueError(f"unknown layer(s) {', '.join(sorted(unknown))}: choose from "
+                         f"{', '.join(LAYERS)}")
+    return layers
+
+
+def layered_numbers(G: nn.Module, D: nn.Module, z: torch.Tensor, real: torch.Tensor | np.ndarray,
+                    lim: float, loss: str, layers: Iterable[str] = LAYERS,
+                    resolution: int = 80) -> Layered:
+    """What `layered_view` draws, for the chosen `layers` (only what they need is computed)."""
+    layers = _check_layers(layers)
+    scores = decision_map(D, float(lim), resolution) if "heatmap" in layers else None
+    points = moves = None
+    if "fake" in layers or "arrows" in layers:
+        points, moves = generator_gradients(G, D, z, loss)
+    return Layered(float(lim), scores, points, moves,
+                   np.asarray(real, dtype=np.float64).reshape(-1, 2))
+
+
+def draw_layered(data: Layered, layers: Iterable[str] = LAYERS, size: int = 440) -> Image.Image:
+    """Draw `layered_numbers` output: the chosen `layers` on a `size` px square."""
+    layers = _check_layers(layers)
+    if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048:
+        raise ValueError(f"size={size!r} is out of range: allowed [64, 2048] pixels")
+    canvas = _Canvas(size, data.lim)
+    if "heatmap" in layers and data.scores is not None:
+        img = Image.fromarray(decision_colours(data.scores), "RGB").resize(
+            (size, size), Image.Resampling.BILINEAR)
+    else:
+        img = Image.new("RGB", (size, size), BACKGROUND_RGB)
+    draw = ImageDraw.Draw(img)
+    _draw_frame(draw, canvas)
+    # Generated points under the real ones: tight real modes must stay visible under a cloud.
+    if "fake" in layers and data.points is not None:
+        _draw_points(draw, canvas, data.points, FAKE_RGB, 2.5)
+    if "real" in layers:
+        _draw_points(draw, canvas, data.real, REAL_RGB, 4.0)
+    if "arrows" in layers and data.points is not None:
+        step = max(1, math.ceil(len(data.points) / MAX_ARROWS))
+        _draw_arrows(draw, canvas, data.points[::step], data.moves[::step])
+    return img
+
+
 def layered_view(G: nn.Module, D: nn.Module, z: torch.Tensor, real: torch.Tensor | np.ndarray,
                  lim: float, loss: str, layers: Iterable[str] = LAYERS, size: int = 440,
                  resolution: int = 80) -> Image.Image:
@@ -129,34 +182,10 @@ def layered_view(G: nn.Module, D: nn.Module, z: torch.Tensor, real: torch.Tensor
     `z` (N, z_dim) are the latents of the generated points (N a multiple of D's pack); `real`
     (M, 2) the real points; `loss` the game, which sets the direction of G's arrows.
     """
-    layers = set(layers)
-    unknown = layers - set(LAYERS)
-    if unknown:
-        raise ValueError(f"unknown layer(s) {', '.join(sorted(unknown))}: choose from "
-                         f"{', '.join(LAYERS)}")
     if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048:
         raise ValueError(f"size={size!r} is out of range: allowed [64, 2048] pixels")
-    canvas = _Canvas(size, float(lim))
-    if "heatmap" in layers:
-        scores = decision_map(D, float(lim), resolution)
-        img = Image.fromarray(decision_colours(scores), "RGB").resize(
-            (size, size), Image.Resampling.BILINEAR)
-    else:
-        img = Image.new("RGB", (size, size), BACKGROUND_RGB)
-    draw = ImageDraw.Draw(img)
-    _draw_frame(draw, canvas)
-    # Generated points under the real ones: tight real modes must stay visible under a cloud.
-    points = moves = None
-    if "fake" in layers or "arrows" in layers:
-        points, moves = generator_gradients(G, D, z, loss)
-    if "fake" in layers:
-        _draw_points(draw, canvas, points, FAKE_RGB, 2.5)
-    if "real" in layers:
-        _draw_points(draw, canvas, np.asarray(real, dtype=np.float64).reshape(-1, 2), REAL_RGB, 4.0)
-    if "arrows" in layers:
-        step = max(1, math.ceil(len(points) / MAX_ARROWS))
-        _draw_arrows(draw, canvas, points[::step], moves[::step])
-    return img
+    return draw_layered(layered_numbers(G, D, z, real, lim, loss, layers, resolution), layers,
+                        size)
 
 
 def points_view(points: torch.Tensor | np.ndarray, lim: float, labels: Sequence[str] = (),
@@ -200,19 +229,33 @@ def _real_points(trainer: Any, n: int) -> torch.Tensor:
 
 def trainer_view(trainer: Any, layers: Iterable[str] = LAYERS, size: int = 440) -> Image.Image:
     """The layered 2D view of a running 2D `Trainer` (fixed noise for the generated points)."""
+    return draw_progress(progress_numbers(trainer, layers), layers, size)
+
+
+def progress_numbers(trainer: Any, layers: Iterable[str] = LAYERS) -> Layered | torch.Tensor:
+    """What the progress picture shows, computed from the models (call with the trainer quiet):
+    a 2D run's `Layered` numbers, else G's fixed-noise samples (N, C, H, W) on the CPU."""
+    if not trainer.is_2d:
+        return trainer.fixed_samples()
     pack = int(getattr(trainer.D, "pack", 1))
     n = min(len(trainer.fixed_noise), FAKE_POINTS)
     n -= n % pack
-    return layered_view(trainer.sampler(), trainer.D, trainer.fixed_noise[:n],
-                        _real_points(trainer, REAL_POINTS), view_lim(trainer),
-                        trainer.config.train.loss, layers, size)
+    return layered_numbers(trainer.sampler(), trainer.D, trainer.fixed_noise[:n],
+                           _real_points(trainer, REAL_POINTS), view_lim(trainer),
+                           trainer.config.train.loss, layers)
+
+
+def draw_progress(numbers: Layered | torch.Tensor, layers: Iterable[str] = LAYERS,
+                  size: int = 440) -> Image.Image:
+    """The progress picture from `progress_numbers`: the layered view, or the enlarged grid."""
+    if isinstance(numbers, Layered):
+        return draw_layered(numbers, layers, size)
+    return enlarge(grid(numbers, nrow=8))
 
 
 def progress_image(trainer: Any, layers: Iterable[str] = LAYERS) -> Image.Image:
     """What training looks like now: the layered view (2D) or the enlarged fixed-noise grid."""
-    if trainer.is_2d:
-        return trainer_view(trainer, layers)
-    return enlarge(grid(trainer.fixed_samples(), nrow=8))
+    return draw_progress(progress_numbers(trainer, layers), layers)
 
 
 def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.55,
@@ -240,210 +283,3 @@ def caption(img: Image.Image, text: str) -> Image.Image:
     out.paste(img.convert("RGB"), (0, 0))
     ImageDraw.Draw(out).text((6, img.height + 3), text, fill=(20, 20, 20), font=font)
     return out
-
-
-CURVES = ("loss_d", "loss_g", "d_real", "d_fake")
-
-
-def curve_rows(history: Sequence[Any], max_points: int = 400) -> dict[str, list[float]]:
-    """The run's curves thinned to at most `max_points` steps (mean of each bucket of steps).
-
-    Returns {"step": [...], "loss_d": [...], ...}; a curve's value is NaN where no step in the
-    bucket computed it (e.g. loss_g during D-only steps). Divergence records are left out.
-    """
-    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
-        raise ValueError(f"max_points={max_points!r} must be a whole number >= 1")
-    rows = [r for r in history if not getattr(r, "event", "")]
-    out: dict[str, list[float]] = {"step": [], **{c: [] for c in CURVES}}
-    if not rows:
-        return out
-    per = math.ceil(len(rows) / max_points)
-    for start in range(0, len(rows), per):
-        bucket = rows[start:start + per]
-        out["step"].append(float(bucket[-1].step))
-        for c in CURVES:
-            values = [getattr(r, c) for r in bucket if getattr(r, c) is not None]
-            finite = [v for v in values if math.isfinite(v)]
-            out[c].append(sum(finite) / len(finite) if finite else math.nan)
-    return out
-
-
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """About `count` round tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi]."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"tick range [{lo}, {hi}] must be finite")
-    if hi <= lo:
-        hi = lo + 1.0
-    raw = (hi - lo) / max(1, count)
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    value = first
-    while value <= hi + 1e-9 * step:
-        ticks.append(round(value, 12))
-        value += step
-    return ticks
-
-
-def _tick_label(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 10_000:
-        return f"{value / 1000:g}k"
-    return f"{value:.4g}"
-
-
-def line_chart(steps: Sequence[float], series: dict[str, tuple[Sequence[float], str]],
-               title: str = "", marks: Sequence[tuple[float, str]] = (),
-               y_lim: tuple[float, float] | None = None,
-               size: tuple[int, int] = (520, 250)) -> Image.Image:
-    """Curves over a shared x axis: `series` maps a legend label to (values, "#rrggbb").
-
-    NaN values leave gaps. `marks` are (x, text) dashed vertical lines, e.g. where a setting
-    changed. Drawn at twice the size and scaled down, for smooth lines.
-    """
-    scale = 2
-    width, height = size[0] * scale, size[1] * scale
-    img = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(img)
-    font, small = _font(12 * scale), _font(10 * scale)
-    left, right, top, bottom = 52 * scale, 12 * scale, 30 * scale, 30 * scale
-    x0, x1, y0, y1 = left, width - right, top, height - bottom  # plot area, y0 at the top
-    xs = np.asarray(steps, dtype=np.float64)
-    values = [np.asarray(v, dtype=np.float64) for v, _ in series.values()]
-    finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.array([])
-    if y_lim is not None:
-        lo, hi = y_lim
-    elif finite.size:
-        lo, hi = float(finite.min()), float(finite.max())
-        pad = 0.08 * (hi - lo) if hi > lo else max(0.5, abs(hi) * 0.1)
-        lo, hi = lo - pad, hi + pad
-    else:
-        lo, hi = 0.0, 1.0
-    x_lo = 0.0
-    x_hi = float(xs.max()) if xs.size else 1.0
-    x_hi = max(x_hi, x_lo + 1.0)
-
-    def px(x: np.ndarray) -> np.ndarray:
-        return x0 + (x - x_lo) / (x_hi - x_lo) * (x1 - x0)
-
-    def py(y: np.ndarray) -> np.ndarray:
-        return y1 - (y - lo) / (hi - lo) * (y1 - y0)
-
-    grey, dark = (225, 225, 225), (90, 90, 90)
-    for t in nice_ticks(lo, hi, 4):
-        if lo <= t <= hi:
-            y = float(py(np.array(t)))
-            draw.line((x0, y, x1, y), fill=grey, width=scale)
-            label = _tick_label(t)
-            draw.text((x0 - 6 * scale - draw.textlength(label, font=small), y - 6 * scale),
-                      label, fill=dark, font=small)
-    for t in nice_ticks(x_lo, x_hi, 5):
-        x = float(px(np.array(t)))
-        draw.line((x, y1, x, y1 + 4 * scale), fill=dark, width=scale)
-        label = _tick_label(t)
-        draw.text((x - draw.textlength(label, font=small) / 2, y1 + 6 * scale), label,
-                  fill=dark, font=small)
-    draw.rectangle((x0, y0, x1, y1), outline=(170, 170, 170), width=scale)
-    for x_mark, text in marks:
-        x = float(px(np.array(float(x_mark))))
-        for y in range(int(y0), int(y1), 8 * scale):  # dashed
-            draw.line((x, y, x, min(y + 4 * scale, y1)), fill=(150, 150, 150), width=scale)
-        # Labelled at the foot of the line: the top right corner is under the page's buttons.
-        draw.text((x + 3 * scale, y1 - 13 * scale), text, fill=(110, 110, 110), font=small)
-    for (label, (_, colour)), v in zip(series.items(), values):
-        ok = np.isfinite(v) & (np.arange(len(v)) < len(xs))
-        pts = np.stack([px(xs[:len(v)]), py(np.clip(v, lo, hi))], axis=1)
-        run: list[tuple[float, float]] = []
-        for i in range(len(v) + 1):  # draw each unbroken run of finite values
-            if i < len(v) and ok[i]:
-                run.append((float(pts[i, 0]), float(pts[i, 1])))
-                continue
-            if len(run) > 1:
-                draw.line(run, fill=colour, width=2 * scale, joint="curve")
-            elif len(run) == 1:
-                cx, cy = run[0]
-                draw.ellipse((cx - 2 * scale, cy - 2 * scale, cx + 2 * scale, cy + 2 * scale),
-                             fill=colour)
-            run = []
-    draw.text((x0, 8 * scale), title, fill=(30, 30, 30), font=font)
-    x = x0 + draw.textlength(title, font=font) + 16 * scale
-    for label, (_, colour) in series.items():  # the legend follows the title
-        draw.line((x, 17 * scale, x + 16 * scale, 17 * scale), fill=colour, width=3 * scale)
-        x += 20 * scale
-        draw.text((x, 10 * scale), label, fill=dark, font=small)
-        x += draw.textlength(label, font=small) + 12 * scale
-    return img.reduce(scale)  # a 2x2 box average: smooth edges, and far cheaper than LANCZOS
-
-
-def histogram_chart(edges: Sequence[float], series: dict[str, tuple[Sequence[float], str]],
-                    title: str = "", size: tuple[int, int] = (560, 260),
-                    x_title: str = "", threshold: float | None = None) -> Image.Image:
-    """Overlaid histograms sharing `edges`: `series` maps a label to (counts, "#rrggbb").
-
-    Each set is drawn half-transparent, so where they overlap both stay visible. `threshold`
-    draws a dashed vertical line there (e.g. D's 0.5 decision threshold).
-    """
-    scale = 2
-    width, height = size[0] * scale, size[1] * scale
-    edges_a = np.asarray(edges, dtype=np.float64)
-    counts = [np.asarray(c, dtype=np.float64) for c, _ in series.values()]
-    if any(len(c) != len(edges_a) - 1 for c in counts):
-        raise ValueError("each series needs one count per bin (len(edges) - 1)")
-    font, small = _font(12 * scale), _font(10 * scale)
-    left, right, top, bottom = 48 * scale, 14 * scale, 30 * scale, 42 * scale
-    x0, x1, y0, y1 = left, width - right, top, height - bottom
-    top_count = max([float(c.max()) for c in counts if c.size] + [1.0])
-    ticks = nice_ticks(0, top_count, 4)
-    tick_step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    hi = math.ceil(top_count / tick_step - 1e-9) * tick_step  # the first round count above
-    x_lo, x_hi = float(edges_a[0]), float(edges_a[-1])
-
-    def px(x: float) -> float:
-        return x0 + (x - x_lo) / (x_hi - x_lo) * (x1 - x0)
-
-    def py(y: float) -> float:
-        return y1 - y / hi * (y1 - y0)
-
-    base = Image.new("RGBA", (width, height), "white")
-    draw = ImageDraw.Draw(base)
-    grey, dark = (225, 225, 225), (90, 90, 90)
-    for t in nice_ticks(0, hi, 4):
-        y = py(t)
-        draw.line((x0, y, x1, y), fill=grey, width=scale)
-        label = _tick_label(t)
-        draw.text((x0 - 6 * scale - draw.textlength(label, font=small), y - 6 * scale), label,
-                  fill=dark, font=small)
-    for t in nice_ticks(x_lo, x_hi, 5):
-        x = px(t)
-        draw.line((x, y1, x, y1 + 4 * scale), fill=dark, width=scale)
-        label = _tick_label(t)
-        draw.text((x - draw.textlength(label, font=small) / 2, y1 + 6 * scale), label, fill=dark,
-                  font=small)
-    if x_title:
-        draw.text(((x0 + x1 - draw.textlength(x_title, font=small)) / 2, y1 + 22 * scale),
-                  x_title, fill=dark, font=small)
-    for (_, colour), c in zip(series.values(), counts):
-        layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-        ldraw = ImageDraw.Draw(layer)
-        rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
-        for lo_edge, hi_edge, n in zip(edges_a[:-1], edges_a[1:], c):
-            if n > 0:
-                ldraw.rectangle((px(lo_edge) + scale, py(n), px(hi_edge) - scale, y1),
-                                fill=(*rgb, 140), outline=(*rgb, 255), width=scale)
-        base = Image.alpha_composite(base, layer)
-    draw = ImageDraw.Draw(base)
-    draw.rectangle((x0, y0, x1, y1), outline=(170, 170, 170), width=scale)
-    if threshold is not None and x_lo <= threshold <= x_hi:
-        x = px(threshold)
-        for y in range(int(y0), int(y1), 8 * scale):
-            draw.line((x, y, x, min(y + 4 * scale, y1)), fill=(60, 60, 60), width=scale)
-    draw.text((x0, 8 * scale), title, fill=(30, 30, 30), font=font)
-    x = x0 + draw.textlength(title, font=font) + 16 * scale
-    for label, (_, colour) in series.items():
-        draw.rectangle((x, 11 * scale, x + 12 * scale, 21 * scale), fill=colour)
-        x += 16 * scale
-        draw.text((x, 10 * scale), label, fill=dark, font=small)
-        x += draw.textlength(label, font=small) + 12 * scale
-    return base.convert("RGB").reduce(scale)

@@ -10,6 +10,7 @@ import pickle
 import zipfile
 import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,6 +166,28 @@ def test_train_streams_pause_stops_it_and_resume_continues(client):
     resumed.result(timeout=30)
     later = int(re.search(r'data-step="(\d+)"', resumed.outputs()[-1][0]).group(1))
     assert later > step + 1  # continued from the same state, not from zero
+
+
+def test_training_measures_quality_every_n_steps_and_save_gets_in_between_chunks(client):
+    client.predict(100, api_name="/measure_every")
+    with pytest.raises(AppError, match=r"less than minimum value 0|measure every=-5"):
+        client.predict(-5, api_name="/measure_every")
+    job = client.submit(dataset="ring8", steps=350, batch_size=64, g_width=16, d_width=16,
+                        api_name="/train")
+    start = time.monotonic()
+    while len(job.outputs()) < 2 and time.monotonic() - start < 60:
+        time.sleep(0.02)
+    saved = client.predict(api_name="/save_checkpoint")  # while the worker trains, chunk by chunk
+    assert Path(saved).stat().st_size > 0
+    job.result(timeout=120)
+    quality = job.outputs()[-1][-1]  # the view's last output: the latest measurement
+    step = int(re.search(r"Quality at step (\d+)", quality).group(1))
+    assert 300 <= step <= 350 and "modes_captured" in quality
+    client.predict(0, api_name="/measure_every")
+    job = client.submit(dataset="ring8", steps=250, batch_size=64, g_width=16, d_width=16,
+                        api_name="/train")
+    job.result(timeout=120)
+    assert job.outputs()[-1][-1] == ""  # measuring is off: no measurement was taken
 
 
 def test_live_edit_applies_to_the_running_model_and_marks_the_curves(client):

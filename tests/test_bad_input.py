@@ -29,7 +29,7 @@ from reliability_app import clear, shared_server
 
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from playground.checkpoint import CheckpointError, load_checkpoint, read_metadata, save_checkpoint
+from playground.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from playground.images import ImageError, image_to_tensor, load_image_folder, open_image
 from playground.presets import get_preset
 from playground.sample import parse_seeds
@@ -474,7 +474,7 @@ def test_a_file_name_that_is_not_utf8_is_handled(server, client):
     boundary = "gp-boundary-7"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
             f"filename=\"").encode() + b"caf\xe9 \xff\xfe.safetensors" + \
-        f"\"\r\nContent-Type: application/octet-stream\r\n\r\n".encode() + b"" + \
+        "\"\r\nContent-Type: application/octet-stream\r\n\r\n".encode() + \
         f"\r\n--{boundary}--\r\n".encode()
     response = httpx.post(f"{server.url}gradio_api/upload", content=body, timeout=30,
                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from playground import plots
+from playground import charts, plots
 from playground.presets import PRESETS
 from playground.train import Trainer
 from playground.ui.limits import Limits, LimitError
@@ -133,31 +133,31 @@ def test_curve_rows_thin_long_histories_and_keep_gaps(ring_trainer):
     trainer = Trainer(TINY_RING)
     trainer.step(30)
     trainer.step(10, "d")
-    rows = plots.curve_rows(trainer.history, max_points=20)
+    rows = charts.curve_rows(trainer.history, max_points=20)
     assert len(rows["step"]) == 20 and rows["step"][-1] == 40.0
     assert math.isnan(rows["loss_g"][-1]) and math.isfinite(rows["loss_d"][-1])
 
 
 def test_line_chart_and_histogram_draw_their_series():
     steps = list(range(50))
-    chart = plots.line_chart(steps, {"a": ([math.sin(s / 5) for s in steps], "#ff0000"),
+    chart = charts.line_chart(steps, {"a": ([math.sin(s / 5) for s in steps], "#ff0000"),
                                      "b": ([float("nan")] * 50, "#0000ff")},
                              "title", marks=[(20, "lr=0.1")], size=(300, 150))
     arr = np.asarray(chart)
     assert chart.size == (300, 150)
     red = (arr[:, :, 0] > 200) & (arr[:, :, 1] < 90) & (arr[:, :, 2] < 90)
     assert red.sum() > 100  # the curve is drawn
-    hist = plots.histogram_chart(np.linspace(0, 1, 11), {"real": ([0] * 9 + [5], "#16803d")},
+    hist = charts.histogram_chart(np.linspace(0, 1, 11), {"real": ([0] * 9 + [5], "#16803d")},
                                  size=(300, 150))
     assert hist.size == (300, 150)
     with pytest.raises(ValueError, match="one count per bin"):
-        plots.histogram_chart([0, 1], {"x": ([1, 2], "#000000")})
+        charts.histogram_chart([0, 1], {"x": ([1, 2], "#000000")})
 
 
 def test_nice_ticks_are_round_and_cover_the_range():
-    assert plots.nice_ticks(0, 301, 5) == [0.0, 100.0, 200.0, 300.0]
-    assert plots.nice_ticks(0.93, 1.4, 5) == [1.0, 1.1, 1.2, 1.3, 1.4]
-    assert plots.nice_ticks(0.93, 1.4, 3) == [1.0, 1.2, 1.4]
+    assert charts.nice_ticks(0, 301, 5) == [0.0, 100.0, 200.0, 300.0]
+    assert charts.nice_ticks(0.93, 1.4, 5) == [1.0, 1.1, 1.2, 1.3, 1.4]
+    assert charts.nice_ticks(0.93, 1.4, 3) == [1.0, 1.2, 1.4]
 
 
 def test_overlay_marks_salient_pixels_in_red():

@@ -21,7 +21,7 @@ from ..presets import get_preset
 from ..train import Trainer
 from .common import QUICK, SERVER_PATH_FIELDS, TRAIN, AppContext, error, trainer_or_fallback, \
     user_errors
-from .train_tab import _play
+from .train_loop import play
 
 
 def _summary(trainer: Trainer, records: list[Any] | None = None) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def register(ctx: AppContext) -> None:
             if trainer is None:
                 raise error("This session has no run yet: call /new_run first.")
             limits.check_run_length(trainer.step_count, int(n))
-            records = _play(trainer, int(n), which)
+            records = play(trainer, int(n), which)
             if trainer.diverged:
                 session.warning = records[-1].event
             session.timelapse.offer(trainer.step_count,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageChops, ImageOps
 
-from .. import plots
+from .. import charts, plots
 from ..images import image_to_tensor, tensor_to_pil
 from ..judge import discriminator_report, saliency, score_image
 from ..sample import generate, latents
@@ -141,7 +141,7 @@ class DiscriminatorTab:
                     picture = plots.layered_view(trainer.sampler(), trainer.D, z, real,
                                                  plots.view_lim(trainer), trainer.config.train.loss,
                                                  ("heatmap", "real", "fake"))
-            hist = plots.histogram_chart(
+            hist = charts.histogram_chart(
                 rep.hist_edges, {"real": (rep.hist_real, REAL_COLOUR),
                                  "fake": (rep.hist_fake, FAKE_COLOUR)},
                 "D's scores: reals vs fakes", x_title="D(x), dashed: the 0.5 threshold",

@@ -1,63 +1,35 @@
 """The Train tab: pick data and settings, then Train / Pause / Resume / Reset or single steps.
 
-Training is a generator event: it plays a short chunk of steps (about CHUNK_S seconds), renders
-the view and yields it, so the page refreshes several times a second and Pause takes effect at
-the next chunk. Each session trains its own `Trainer` under its own lock; live edits of the
-training fields wait in `session.pending` and apply at the next chunk.
+Training itself (a worker thread, and the event that streams views of it) is in `train_loop.py`;
+this file lays out the tab and wires its events. Each session trains its own `Trainer` under its
+own lock.
 """
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 import gradio as gr
 
 from .. import plots
 from ..checkpoint import save_checkpoint
-from ..config import TOY_DATASETS
+from ..config import TOY_DATASETS, short_repr
 from ..presets import PRESETS
-from ..train import StepRecord, Trainer
+from ..train import Trainer
 from . import text
-from .common import CONTROL, QUICK, TRAIN, AppContext, error, gpu, load_upload, \
+from .common import CONTROL, QUICK, TRAIN, AppContext, error, load_upload, \
     trainer_or_fallback, user_errors
 from .form import FIELDS, FOLDER_DATASET, LIVE, build_form, config_from_form, form_values, \
     live_changes
-from .session import Session
+from .session import MEASURE_EVERY, Session
+from .train_loop import apply_pending, measure_quality, play, stream
 from .train_view import View, metrics_markdown, progress_html, render
-
-TARGET_PERIOD_S = 0.4  # aim for 2.5 refreshes a second...
-CHUNK_S = 0.25  # ...with at most this much training between two refreshes,
-MIN_CHUNK_S = 0.05  # and at least this much, however slow drawing and sending the view gets,
-MAX_VIEW_SHARE = 0.07  # unless the view would then take more than this share of the time: then
-MAX_PERIOD_S = 0.5  # a costly view refreshes less often, but never under twice a second (the
-# product's promise, issue 3); `make bench` measures what that costs (streaming overhead).
-MAX_CHUNK = 10_000
-
-
-@gpu(duration=30)
-def _play(trainer: Trainer, n: int, which: str = "both") -> list[StepRecord]:
-    """n steps: the unit of GPU time on a ZeroGPU Space."""
-    return trainer.step(n, which)
-
-
-@gpu(duration=30)
-def _evaluate(evaluate_generator: Any, trainer: Trainer) -> dict[str, Any]:
-    return evaluate_generator(trainer.sampler(), trainer.dataset, trainer.config.model,
-                              device=trainer.device)
-
 
 def _path(file: Any) -> str | None:
     """A gr.File value (a path, or an object with .name) as a path."""
     if file is None:
         return None
     return file if isinstance(file, str) else getattr(file, "name", None)
-
-
-def _frame(trainer: Trainer, view: View):
-    # The picture just shown (the layered 2D view, or the enlarged fixed-noise grid, which the
-    # timelapse shrinks back): drawing the grid again would cost a second pass of G.
-    return lambda: view.picture
 
 
 class TrainTab:
@@ -119,6 +91,11 @@ class TrainTab:
                     with gr.Column():
                         self.measure_btn = gr.Button("Measure quality", size="sm",
                                                      elem_id="measure-btn")
+                        self.measure_every = gr.Number(
+                            MEASURE_EVERY, precision=0, minimum=0, maximum=limits.max_steps,
+                            label="Measure every N steps", elem_id="measure-every",
+                            info="While training; 0 = only with the button. A measurement "
+                                 "takes ~1 s for digits, ~0.1 s for 2D.")
                         self.metrics = gr.Markdown("", label="Quality", elem_id="train-metrics")
                 with gr.Row():
                     with gr.Column():
@@ -134,11 +111,11 @@ class TrainTab:
     @property
     def view_outputs(self) -> list[gr.Component]:
         return [self.state, self.progress, self.status, self.warning, self.picture,
-                self.loss_plot, self.score_plot, self.changes]
+                self.loss_plot, self.score_plot, self.changes, self.metrics]
 
     def _updates(self, session: Session, view: View) -> tuple:
         return (session, view.progress_html, view.status, view.warning, view.picture,
-                view.losses, view.scores, view.changes)
+                view.losses, view.scores, view.changes, view.quality)
 
     def _render(self, session: Session, note: str = "") -> tuple:
         with session.lock:
@@ -156,67 +133,6 @@ class TrainTab:
             gr.Warning(note)
         return trainer
 
-    def _loop(self, session: Session):
-        """Train in chunks until the step target, a Pause, a divergence or a closed tab."""
-        run = session.begin_loop()
-        try:
-            yield self._render(session, "Training…")
-            note = ""
-            overhead = 0.0  # seconds of the last refresh cycle not spent training
-            while session.should_continue(run):
-                cycle_start = time.monotonic()
-                with session.lock:
-                    trainer = session.trainer
-                    if trainer is None:
-                        break
-                    note = self._apply_pending(session)
-                    remaining = trainer.config.train.steps - trainer.step_count
-                    if remaining <= 0:
-                        break
-                    # Drawing and sending the view take time too (more on a busy machine):
-                    # train for what is left of the refresh period, within [MIN, MAX] chunk,
-                    # but long enough that the view costs at most MAX_VIEW_SHARE of the time.
-                    budget = max(MIN_CHUNK_S, min(CHUNK_S, TARGET_PERIOD_S - overhead),
-                                 min(overhead * (1 - MAX_VIEW_SHARE) / MAX_VIEW_SHARE,
-                                     MAX_PERIOD_S - overhead))
-                    guess = budget / session.seconds_per_step if session.seconds_per_step else 1
-                    n = int(max(1, min(remaining, MAX_CHUNK, guess)))
-                    start = time.monotonic()
-                    records = _play(trainer, n)
-                    trained = time.monotonic() - start
-                    session.seconds_per_step = trained / n
-                    if trainer.diverged:
-                        session.warning = records[-1].event
-                        gr.Warning(session.warning)
-                        break
-                    view = render(session, note or "Training…", session.layers)
-                    session.timelapse.offer(trainer.step_count, _frame(trainer, view))
-                yield self._updates(session, view)  # resumes once Gradio has sent the view
-                overhead = time.monotonic() - cycle_start - trained
-            session.end_loop(run)
-            final_view = None
-            with session.lock:  # never yield while holding the lock: the generator may resume
-                trainer = session.trainer  # on another thread, which could not release it
-                if trainer is not None and run == session.run_id:
-                    self._apply_pending(session)
-                    done = trainer.step_count >= trainer.config.train.steps
-                    final = ("Diverged: see the warning." if trainer.diverged else
-                             "Done: reached the step target." if done else "Paused.")
-                    final_view = render(session, final, session.layers)
-                    session.timelapse.offer(trainer.step_count, _frame(trainer, final_view))
-            if final_view is not None:
-                yield self._updates(session, final_view)
-        finally:
-            session.end_loop(run)
-
-    def _apply_pending(self, session: Session) -> str:
-        changes = session.take_pending()
-        if not changes or session.trainer is None:
-            return ""
-        changed = session.trainer.update(**changes)
-        return ("Applied: " + ", ".join(f"{k} = {v}" for k, v in changed.items())) if changed \
-            else ""
-
     # ------------------------------------------------------------------ events
     def _wire(self) -> None:
         ctx, form, state = self.ctx, self.form, self.state
@@ -231,7 +147,7 @@ class TrainTab:
             trainer = self._new_trainer(settings, images_zip)
             session.stop.set()  # any loop of this session ends at its next chunk
             session.set_trainer(trainer)
-            yield from self._loop(session)
+            yield from stream(session, self._updates)
 
         @user_errors
         def resume(state: Any, request: gr.Request):
@@ -240,12 +156,12 @@ class TrainTab:
                 trainer = session.trainer
                 if trainer is None:
                     raise error("Nothing to resume yet: press Train to start a run.")
-                self._apply_pending(session)
+                apply_pending(session)
                 target = trainer.config.train.steps
                 if trainer.step_count >= target:
                     raise error(f"The run is at its step target ({target:,}): raise the step "
                                 "target to keep training.")
-            yield from self._loop(session)
+            yield from stream(session, self._updates)
 
         def pause(state: Any, request: gr.Request) -> None:
             ctx.session(state, request).stop.set()
@@ -268,9 +184,9 @@ class TrainTab:
                 with session.lock:
                     if session.trainer is None:
                         session.set_trainer(self._new_trainer(settings, images_zip))
-                    self._apply_pending(session)
+                    apply_pending(session)
                     limits.check_run_length(session.trainer.step_count, 1)
-                    records = _play(session.trainer, 1, which)
+                    records = play(session.trainer, 1, which)
                     if session.trainer.diverged:
                         session.warning = records[-1].event
                 label = {"d": "D only", "g": "G only", "both": "D then G"}[which]
@@ -344,19 +260,20 @@ class TrainTab:
 
         @user_errors
         def measure(state: Any, request: gr.Request) -> str:
-            try:
-                from ..metrics import evaluate_generator
-            except ImportError:
-                raise error("Quality metrics are not available in this version.") from None
             session = ctx.session(state, request)
             with session.lock:
-                trainer = session.trainer
-                if trainer is None:
+                if session.trainer is None:
                     raise error("No model to measure yet: train one first.")
-                result = _evaluate(evaluate_generator, trainer)
-                result["step"] = trainer.step_count
-                session.metrics.append(result)
+                result = measure_quality(session)
             return metrics_markdown(result)
+
+        @user_errors
+        def set_measure_every(state: Any, every: Any, request: gr.Request) -> None:
+            if isinstance(every, bool) or not isinstance(every, (int, float)) or \
+                    not float(every).is_integer() or not 0 <= every <= limits.max_steps:
+                raise error(f"measure every={short_repr(every)} must be a whole number of steps "
+                            f"from 0 (off) to {limits.max_steps}")
+            ctx.session(state, request).measure_every = int(every)
 
         def fill_preset(name: str) -> list[Any]:
             if name not in PRESETS:
@@ -414,6 +331,9 @@ class TrainTab:
                            api_name="timelapse", concurrency_id=QUICK)
         self.measure_btn.click(measure, inputs=[state], outputs=[self.metrics],
                                api_name="measure", concurrency_id=QUICK)
+        gr.on([self.measure_every.submit, self.measure_every.blur], set_measure_every,
+              inputs=[state, self.measure_every], outputs=None, api_name="measure_every",
+              concurrency_id=CONTROL, concurrency_limit=None, show_progress="hidden")
         self.preset.change(fill_preset, inputs=[self.preset], outputs=[form[f] for f in FIELDS],
                            api_name="preset", api_visibility="undocumented",
                            concurrency_id=CONTROL, concurrency_limit=None)

@@ -1,19 +1,23 @@
-"""What the Train tab shows for a session, computed from its Trainer (the caller holds its lock).
+"""What the Train tab shows for a session, computed from its Trainer.
 
 `render(session, note)` returns a `View`: the progress bar's HTML, a status line, warnings, the
-progress picture and the two curve charts, with dashed marks where a setting changed. No gradio
-import here; the tab puts these into its components.
+progress picture and the two curve charts, with dashed marks where a setting changed. It comes in
+two halves: `capture` copies what the view needs from the trainer (quick; the caller holds the
+session's lock, so the models are quiet) and `draw` turns that `Snapshot` into pictures (slower;
+no lock, so a training loop can go on meanwhile). No gradio import here; the tab puts the View
+into its components.
 """
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from PIL import Image
 
-from .. import plots
-from ..train import Trainer
+from .. import charts, plots
+from ..train import StepRecord, Trainer
 from .session import Session
 
 LOSS_COLOURS = {"loss D": "#2563eb", "loss G": "#ea580c"}
@@ -32,6 +36,7 @@ class View:
     losses: Image.Image | None
     scores: Image.Image | None
     changes: str = ""
+    quality: str = ""  # the latest quality measurement, as a table
 
 
 def _fmt(value: Any) -> str:
@@ -51,18 +56,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def _alerts(session: Session, trainer: Trainer) -> list[str]:
+def _alerts(snap: "Snapshot") -> list[str]:
     """Failure alerts from playground.alerts, when that module is there."""
     try:
         from .. import alerts
     except ImportError:
         return []
     try:
-        found = alerts.check(trainer.history, session.metrics or None,
-                             loss=trainer.config.train.loss)
+        found = alerts.check(snap.history, snap.metrics or None, loss=snap.loss)
     except Exception:  # an alert bug must never stop the training view
         return []
-    if session.warning:  # the divergence is already shown, with the trainer's own words
+    if snap.diverged_warning:  # the divergence is already shown, with the trainer's own words
         found = [a for a in found if a.kind != "diverged"]
     return [f"**{html.escape(str(a.title))}** (step {a.step}): {html.escape(str(a.explanation))} "
             f"*Try:* {html.escape(str(a.what_to_try))}" for a in found[:3]]
@@ -84,46 +88,83 @@ def _data_info(trainer: Trainer) -> str:
         return f"training data not available here: {e}"
 
 
-def charts(trainer: Trainer) -> tuple[Image.Image, Image.Image]:
-    """The loss chart and the D(x) / D(G(z)) chart of the run so far."""
-    c = plots.curve_rows(trainer.history, CURVE_POINTS)
+@dataclass
+class Snapshot:
+    """Everything the view shows, copied from a session and its trainer at one moment."""
+    note: str
+    layers: Any
+    trainer: bool = False  # False: no model yet (the other fields keep their defaults)
+    step: int = 0
+    target: int = 1
+    running: bool = False
+    elapsed_s: float = 0.0
+    device: str = ""
+    info: str = ""
+    loss: str = ""
+    history: list[StepRecord] = field(default_factory=list)
+    changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    diverged_warning: str = ""
+    picture: plots.Layered | torch.Tensor | None = None  # plots.progress_numbers
+
+
+def capture(session: Session, note: str = "", layers: Any = plots.LAYERS) -> Snapshot:
+    """Copy what the view needs from `session`. Call with `session.lock` held."""
+    trainer = session.trainer
+    if trainer is None:
+        return Snapshot(note, layers)
+    return Snapshot(note, layers, True, trainer.step_count, trainer.config.train.steps,
+                    session.running, trainer.elapsed_s, str(trainer.device), _data_info(trainer),
+                    trainer.config.train.loss, list(trainer.history), list(trainer.changes),
+                    list(session.metrics), session.warning,
+                    plots.progress_numbers(trainer, layers))
+
+
+def charts_of(history: list[StepRecord], changes: list[tuple[int, dict[str, Any]]]
+              ) -> tuple[Image.Image, Image.Image]:
+    """The loss chart and the D(x) / D(G(z)) chart of a run's history so far."""
+    c = charts.curve_rows(history, CURVE_POINTS)
     marks = [(step, ", ".join(f"{k}={_fmt(v)}" for k, v in changed.items()))
-             for step, changed in trainer.changes[-MAX_MARKS:]]
-    losses = plots.line_chart(
+             for step, changed in changes[-MAX_MARKS:]]
+    losses = charts.line_chart(
         c["step"], {label: (c[key], LOSS_COLOURS[label])
                     for key, label in (("loss_d", "loss D"), ("loss_g", "loss G"))},
         "Losses, by step", marks, size=CHART_SIZE)
-    scores = plots.line_chart(
+    scores = charts.line_chart(
         c["step"], {label: (c[key], SCORE_COLOURS[label])
                     for key, label in (("d_real", "D(x) real"), ("d_fake", "D(G(z)) fake"))},
         "Mean D(x) and D(G(z)), by step", marks, y_lim=(0.0, 1.0), size=CHART_SIZE)
     return losses, scores
 
 
-def render(session: Session, note: str = "", layers: Any = plots.LAYERS) -> View:
-    """The Train tab's view of `session` now. Call with `session.lock` held."""
-    trainer = session.trainer
-    if trainer is None:
-        return View(progress_html(0, 1, False), note or "No model yet: press **Train**.", "",
+def draw(snap: Snapshot) -> View:
+    """The View of a `Snapshot` (no lock needed: it touches no model)."""
+    if not snap.trainer:
+        return View(progress_html(0, 1, False), snap.note or "No model yet: press **Train**.", "",
                     None, None, None)
-    records = [r for r in trainer.history[-50:] if not r.event]
+    records = [r for r in snap.history[-50:] if not r.event]
     last = records[-1] if records else None
-    target = trainer.config.train.steps
-    parts = [f"**Step {trainer.step_count:,} / {target:,}**"]
+    parts = [f"**Step {snap.step:,} / {snap.target:,}**"]
     if last is not None:
         parts.append(f"{last.images_per_s:,.0f} images/s")
-    parts.append(f"{_duration(trainer.elapsed_s)} training")
-    parts.append(f"device {trainer.device}")
-    status = " · ".join(parts) + f"  \n{html.escape(_data_info(trainer))}"
-    if note:
-        status += f"  \n{note}"
+    parts.append(f"{_duration(snap.elapsed_s)} training")
+    parts.append(f"device {snap.device}")
+    status = " · ".join(parts) + f"  \n{html.escape(snap.info)}"
+    if snap.note:
+        status += f"  \n{snap.note}"
     warnings = []
-    if session.warning:
-        warnings.append(f"⚠️ **Training diverged.** {html.escape(session.warning)}")
-    warnings += [f"⚠️ {line}" for line in _alerts(session, trainer)]
+    if snap.diverged_warning:
+        warnings.append(f"⚠️ **Training diverged.** {html.escape(snap.diverged_warning)}")
+    warnings += [f"⚠️ {line}" for line in _alerts(snap)]
     changes = "; ".join(f"step {s}: " + ", ".join(f"{k} → {_fmt(v)}" for k, v in c.items())
-                        for s, c in trainer.changes[-MAX_MARKS:])
-    losses, scores = charts(trainer)
-    return View(progress_html(trainer.step_count, target, session.running), status,
-                "  \n".join(warnings), plots.progress_image(trainer, layers), losses, scores,
-                f"Setting changes: {changes}" if changes else "")
+                        for s, c in snap.changes[-MAX_MARKS:])
+    losses, scores = charts_of(snap.history, snap.changes)
+    return View(progress_html(snap.step, snap.target, snap.running), status,
+                "  \n".join(warnings), plots.draw_progress(snap.picture, snap.layers), losses,
+                scores, f"Setting changes: {changes}" if changes else "",
+                metrics_markdown(snap.metrics[-1]) if snap.metrics else "")
+
+
+def render(session: Session, note: str = "", layers: Any = plots.LAYERS) -> View:
+    """The Train tab's view of `session` now. Call with `session.lock` held."""
+    return draw(capture(session, note, layers))
