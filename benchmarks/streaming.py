@@ -1,8 +1,9 @@
 """Streaming overhead: training through the running app, with its live view, against headless.
 
 App side: a call to `/train` (the Train button's endpoint) through Gradio's HTTP API, with a
-preset's settings; the app trains in chunks and streams the whole view (progress, status, the
-progress picture, two charts) after each. We time the updates as they arrive: steps/s = steps
+preset's settings; the app trains in a worker thread and streams the whole view (progress,
+status, the progress picture, two charts, the latest measurement) a few times a second, drawn and
+sent beside the training (`playground/ui/train_loop.py`). We time the updates as they arrive: steps/s = steps
 advanced between the first view after training began and the first view at the last step, over
 that time. (A run's start, building the model and a 1-step probe that sizes the chunks, is left out,
 as the headless side leaves out building its model.)

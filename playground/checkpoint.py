@@ -26,6 +26,7 @@ FORMAT = "gan-playground"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # the JSON header of a real checkpoint is far smaller
 MAX_HISTORY = 20_000  # records kept in the metadata; longer histories are thinned evenly
+SLIM_HISTORY = 1_000  # records kept by a slim checkpoint (the app's curves show 300 points)
 
 
 class CheckpointError(ValueError):
@@ -33,16 +34,20 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, extra: dict[str, Any] | None
-                    = None) -> Path:
+                    = None, slim: bool = False) -> Path:
     """Write the trainer's whole state to `path` atomically (temp file in the same folder + rename).
 
-    A crash mid-write leaves the previous file (or none), never a torn one.
+    A crash mid-write leaves the previous file (or none), never a torn one. `slim` leaves out the
+    optimisers' moments (two more copies of every weight) and keeps SLIM_HISTORY records of the
+    history: a model to sample, judge and show, about half the size. Training can still resume
+    from it, with Adam's moments starting again from zero.
     """
     path = Path(path)
     history = trainer.history
-    if len(history) > MAX_HISTORY:
-        stride = len(history) / MAX_HISTORY
-        history = [history[int(i * stride)] for i in range(MAX_HISTORY)]
+    keep = SLIM_HISTORY if slim else MAX_HISTORY
+    if len(history) > keep:
+        stride = len(history) / keep
+        history = [history[int(i * stride)] for i in range(keep - 1)] + [history[-1]]
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
@@ -56,12 +61,16 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, extra: dict[st
         "history": json.dumps([r.to_dict() for r in history]),
         "changes": json.dumps(trainer.changes),
         "extra": json.dumps(extra or {}),
+        "slim": "1" if slim else "0",
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        save_file(trainer.state_tensors(), tmp, metadata=metadata)
+        tensors = trainer.state_tensors()
+        if slim:
+            tensors = {k: v for k, v in tensors.items() if not k.startswith("opt_")}
+        save_file(tensors, tmp, metadata=metadata)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -92,6 +101,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         meta["history"] = [StepRecord(**r) for r in json.loads(raw.get("history", "[]"))]
         meta["changes"] = [(int(s), dict(c)) for s, c in json.loads(raw.get("changes", "[]"))]
         meta["extra"] = json.loads(raw.get("extra", "{}"))
+        meta["slim"] = raw.get("slim", "0") == "1"
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{Path(path).name} has unreadable metadata: {e}") from None
     if meta["data_shape"] not in ((2,), (1, 28, 28), (3, 32, 32)) and not (

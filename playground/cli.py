@@ -55,6 +55,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint, save_checkpoint
     from .train import Trainer
 
+    if args.threads is not None:
+        import torch
+
+        if args.threads < 1:
+            raise CLIError(f"--threads {args.threads} must be at least 1")
+        # Results on the CPU are bit-identical for the same config, seed and thread count;
+        # a different thread count sums in a different order, and a GAN amplifies the difference.
+        torch.set_num_threads(args.threads)
     if args.resume:
         trainer = load_checkpoint(args.resume, device=args.device)
         if args.steps is not None:
@@ -86,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 last = records[-1]
                 if last.event:
                     tqdm.write(last.event, file=sys.stderr)
-                    save_checkpoint(trainer, out)
+                    save_checkpoint(trainer, out, slim=args.slim)
                     print(f"saved the last good state to {out}", file=sys.stderr)
                     return 1
                 bar.update(trainer.step_count - before)
@@ -98,7 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                         tqdm.write(f"alert: {alert}", file=sys.stderr)
     finally:
         signal.signal(signal.SIGINT, previous)
-    save_checkpoint(trainer, out)
+    save_checkpoint(trainer, out, slim=args.slim)
     if interrupted:
         print(f"interrupted at step {trainer.step_count}; saved to {out}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -194,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=50, help="steps between progress updates")
     p.add_argument("--log-every", type=int, default=0, help="steps between summary lines")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--slim", action="store_true",
+                   help="save without the optimisers' state (about half the size; a resumed "
+                        "run restarts Adam's moments)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: one per core)")
     _add_config_flags(p)
     p.set_defaults(func=cmd_train)
 

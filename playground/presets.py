@@ -43,22 +43,51 @@ PRESETS: dict[str, RunConfig] = {
                     steps=8000),
     ),
     # The seed's network exactly: G z->128->256->784, D 784->128->1, on the bundled digits.
+    # Trained the seed's way (non-saturating loss, Adam 2e-4, batch 64) it collapses: one digit
+    # at 1,000-8,000 steps (FD 45-65x the baseline). So did pack 2 or 4, LSGAN, hinge, leaky
+    # ReLU in G, a faster D, two D steps and a wider D (<= 5 digits at 4,000 steps). What works
+    # here, measured with seed 0 and 1 thread: batch 256, lr 1e-3, spectral norm on D and an
+    # EMA of G: 8/10 digits at 4,000 steps, 10/10 from 15,000 (FD 8.0x), at 17,000 10/10 with
+    # each digit 7-18 % of samples, FD 6.3x, confidence 0.86 (~5 minutes on one core).
+    # - spectral norm keeps this small D from memorising 4,500 digits: its gradient stays
+    #   informative, so G is pushed towards the digits it lacks instead of hopping between modes;
+    # - the EMA averages G over a few hundred steps: coverage came with it in every variant;
+    # - batch 256 gives D all ten digits in every batch, several times over.
     "mnist-mlp": RunConfig(
         DataConfig(dataset="mnist"),
-        ModelConfig(arch="mlp", z_dim=100),
-        TrainConfig(g_lr=2e-4, d_lr=2e-4, batch_size=64, steps=5000),
+        ModelConfig(arch="mlp", z_dim=100, spectral_norm=True),
+        TrainConfig(g_lr=1e-3, d_lr=1e-3, batch_size=256, ema_decay=0.995, steps=17000),
     ),
-    # A small DCGAN on the bundled digits.
+    # A small DCGAN on the bundled digits. Measured here (seed 0, 1 torch thread, `playground
+    # eval`'s metrics every 1,000 steps): FD 4.4x the real-vs-real baseline at 1,000 steps, 2.8x
+    # with 10/10 digits at 2,000, 2.05x at 5,000, 1.90x at 7,000, 1.89x with 10/10 digits at
+    # 7-13 % each and mean confidence 0.92 at 9,000. The plain DCGAN recipe (lr 2e-4, betas
+    # (0.5, 0.999), G and D 32 channels, no EMA) was ~5x with 9/10 digits after 3 minutes.
+    # - spectral norm on D: keeps D's judgements smooth, so G gets useful gradients even when D
+    #   is ahead; that is what allows lr 1e-3 (5x DCGAN's) with beta1 0 (no momentum lag).
+    # - EMA of G (0.995): the averaged G is sharper than the jittering raw one.
+    # - G half as wide as D (16 vs 32 base channels): a 32-channel G was better per step but
+    #   ~1.6x slower, the same per second; D's judgement is the bottleneck, not G's size.
+    # - z_dim 32: ten digits and their styles need few latent dimensions.
+    # - non-saturating over hinge: the same FD (hinge 1.98x at 8,000 steps), but the hinge G's
+    #   digits were less legible (confidence <= 0.90). Faster D (lr 2e-3, G 5e-4): worse.
     "mnist-dcgan": RunConfig(
         DataConfig(dataset="mnist"),
-        ModelConfig(arch="dcgan", z_dim=64, g_width=32, d_width=32),
-        TrainConfig(g_lr=2e-4, d_lr=2e-4, batch_size=64, steps=3000),
+        ModelConfig(arch="dcgan", z_dim=32, g_width=16, d_width=32, spectral_norm=True),
+        TrainConfig(g_lr=1e-3, d_lr=1e-3, beta1=0.0, beta2=0.9, batch_size=64, ema_decay=0.995,
+                    steps=9000),
     ),
-    # The same DCGAN conditioned on the digit label.
+    # The same DCGAN recipe conditioned on the digit label (G gets it with z, D projects it).
+    # Measured here (seed 0, 1 thread): at 1,000 steps 97.6 % of samples are classified as the
+    # digit asked for and FD is 1.19x the baseline; at 2,000, 98.8 % and 0.92x. Below 1x is
+    # possible: the samples come in exactly equal shares of the ten digits, the real subset of
+    # the baseline does not. Knowing the digit, G has no modes to lose.
     "mnist-cgan": RunConfig(
         DataConfig(dataset="mnist"),
-        ModelConfig(arch="dcgan", conditional=True, z_dim=64, g_width=32, d_width=32),
-        TrainConfig(g_lr=2e-4, d_lr=2e-4, batch_size=64, steps=3000),
+        ModelConfig(arch="dcgan", conditional=True, z_dim=32, g_width=16, d_width=32,
+                    spectral_norm=True),
+        TrainConfig(g_lr=1e-3, d_lr=1e-3, beta1=0.0, beta2=0.9, batch_size=64, ema_decay=0.995,
+                    steps=3000),
     ),
 }
 

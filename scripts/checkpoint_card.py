@@ -20,7 +20,6 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from playground.checkpoint import read_metadata  # noqa: E402
-from playground.config import RunConfig  # noqa: E402
 from playground.presets import get_preset  # noqa: E402
 
 Check = tuple[str, Callable[[dict[str, Any]], bool]]
@@ -71,7 +70,7 @@ def card(name: str, path: Path, metrics: dict[str, Any], wall_s: float, load_bef
          load_after: str, command: str) -> tuple[str, bool]:
     """The card's markdown and whether every bar is met."""
     meta = read_metadata(path)
-    config = RunConfig.from_dict(json.loads(meta["config"]))
+    config = meta["config"]
     preset = get_preset(name)
     differs = {k: v for k, v in config.to_dict()["train"].items()
                if preset.to_dict()["train"][k] != v and k != "seed"}
@@ -97,8 +96,10 @@ def card(name: str, path: Path, metrics: dict[str, Any], wall_s: float, load_bef
         f"`playground train` command took {wall_s:.0f} s wall time",
         f"- machine: {platform.processor() or platform.machine()}, 2 CPU cores shared with other "
         f"work; load average {load_before} before, {load_after} after (1, 5, 15 min)",
-        f"- file size {path.stat().st_size / 1e6:.2f} MB (weights of G, D and G's EMA, Adam "
-        "moments, random-stream states and the training history)", "",
+        f"- file size {path.stat().st_size / 1e6:.2f} MB (weights of G, D and G's EMA, "
+        + ("random-stream states and 1,000 records of the training history; saved `--slim`: "
+           "no Adam moments, so a resumed run restarts them" if meta.get("slim") else
+           "Adam moments, random-stream states and the training history") + ")", "",
         f"## Metrics (`playground eval`, n={metrics['n']}, seed {metrics['seed']})", "",
         *_metric_lines(metrics), "",
         "## Bars (issue 4)", "",

@@ -46,6 +46,27 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_slim_checkpoint_keeps_the_models_drops_the_moments_and_still_resumes(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setattr("playground.checkpoint.SLIM_HISTORY", 5)
+    trainer = Trainer(tiny("mnist-dcgan", ema_decay=0.9))
+    trainer.step(12)
+    full = save_checkpoint(trainer, tmp_path / "full.safetensors")
+    slim = save_checkpoint(trainer, tmp_path / "slim.safetensors", slim=True)
+    assert slim.stat().st_size < full.stat().st_size
+    assert read_metadata(slim)["slim"] and not read_metadata(full)["slim"]
+    loaded = load_checkpoint(slim)
+    a, b = trainer.state_tensors(), loaded.state_tensors()
+    assert not any(k.startswith("opt_") for k in b)
+    assert all(torch.equal(a[k], b[k]) for k in b)  # G, D, EMA, random streams, fixed noise
+    assert torch.equal(loaded.fixed_samples(), trainer.fixed_samples())
+    steps = [r.step for r in loaded.history]
+    assert len(steps) == 5 and steps[0] == 1 and steps[-1] == 12 and steps == sorted(steps)
+    assert loaded.step_count == 12
+    loaded.step(2)  # Adam starts again from zero moments
+    assert loaded.step_count == 14 and not loaded.diverged
+
+
 def test_metadata_and_live_edit_marks_survive(saved):
     trainer, path = saved
     meta = read_metadata(path)
