@@ -162,6 +162,7 @@ def find_bundled(folder: Path) -> dict[str, Bundled]:
         except CheckpointError:
             continue
         config = meta["config"]
-        found[path.stem] = Bundled(path.stem, path, f"{path.stem}: {config.model.arch} on "
+        kind = f"{'conditional ' if config.model.conditional else ''}{config.model.arch}"
+        found[path.stem] = Bundled(path.stem, path, f"{path.stem}: {kind} on "
                                    f"{config.data.dataset}, {meta['step']:,} steps")
     return found
