@@ -22,7 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
-# Reproduce the bundled checkpoints and their cards (checkpoints/README.md says how they were made).
+# Reproduce the bundled checkpoints and their cards (checkpoints/<name>.md: how each was made).
 checkpoints: $(STAMP)
 	bash scripts/make_checkpoints.sh $(NAMES)
 

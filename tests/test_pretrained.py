@@ -19,13 +19,6 @@ CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 NAMES = ("ring8", "grid25", "mnist-mlp", "mnist-dcgan", "mnist-cgan")
 MAX_BYTES = 5_000_000
 
-# The GAN checkpoints are not made yet (issue 4 is open): until `make checkpoints` has produced
-# them on a quiet machine, these tests say so instead of failing on a missing file.
-pytestmark = pytest.mark.skipif(
-    not all((CHECKPOINTS / f"{n}.safetensors").is_file() for n in NAMES),
-    reason="bundled GAN checkpoints missing: run `make checkpoints` (issue 4)")
-
-
 def _eval(name: str, capsys: pytest.CaptureFixture[str]) -> dict:
     path = CHECKPOINTS / f"{name}.safetensors"
     assert path.is_file(), f"{path} is missing: run `make checkpoints`"

@@ -7,9 +7,12 @@ own lock.
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
 from .. import plots
 from ..checkpoint import save_checkpoint
@@ -114,8 +117,10 @@ class TrainTab:
                 self.loss_plot, self.score_plot, self.changes, self.metrics]
 
     def _updates(self, session: Session, view: View) -> tuple:
-        return (session, view.progress_html, view.status, view.warning, view.picture,
-                view.losses, view.scores, view.changes, view.quality)
+        folder = self.ctx.session_dir(session)
+        return (session, view.progress_html, view.status, view.warning,
+                _png(view.picture, folder, "picture"), _png(view.losses, folder, "losses"),
+                _png(view.scores, folder, "scores"), view.changes, view.quality)
 
     def _render(self, session: Session, note: str = "") -> tuple:
         with session.lock:
@@ -342,6 +347,23 @@ class TrainTab:
                                         self.layers],
                                api_visibility="private", concurrency_id=CONTROL,
                                concurrency_limit=None, show_progress="hidden")
+
+
+_PNG_SLOTS = 4  # files per picture kind and session, reused in turn
+_png_counter = itertools.count()
+
+
+def _png(image: Image.Image | None, folder: Path, kind: str) -> str | None:
+    """`image` written as a PNG at zlib's fastest level; its path, for an Image output.
+
+    Gradio would encode a PIL image itself at the default level 6: for the three pictures of a
+    live view that was the largest single cost of a refresh (~30 ms of ~60). Gradio copies the
+    file into its cache as it sends the view, so a few slots per kind are enough."""
+    if image is None:
+        return None
+    path = folder / f"view-{kind}-{next(_png_counter) % _PNG_SLOTS}.png"
+    image.save(path, format="PNG", compress_level=1)
+    return str(path)
 
 
 def _describe(changes: dict[str, Any]) -> str:
