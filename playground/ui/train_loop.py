@@ -92,6 +92,7 @@ def stream(session: Session, updates: Callable[[Session, View], tuple]):
         session.end_loop(run)  # also stops the worker, e.g. when the page went away
         board.close()
 
+
 def _train_worker(session: Session, run: int, board: "_Board") -> None:
     """Chunks of steps back to back; a snapshot for the page whenever it is ready for one."""
     note, last_snapshot = "", 0.0
@@ -126,6 +127,7 @@ def _train_worker(session: Session, run: int, board: "_Board") -> None:
         board.error = e
     finally:
         board.finish()
+
 
 def apply_pending(session: Session) -> str:
     """Apply the live edits waiting in `session.pending` (lock held); what changed, in words."""

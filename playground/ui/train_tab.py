@@ -28,6 +28,7 @@ from .session import MEASURE_EVERY, Session
 from .train_loop import apply_pending, measure_quality, play, stream
 from .train_view import View, metrics_markdown, progress_html, render
 
+
 def _path(file: Any) -> str | None:
     """A gr.File value (a path, or an object with .name) as a path."""
     if file is None:
