@@ -160,6 +160,11 @@ def _check_layers(layers: Iterable[str]) -> set[str]:
     return layers
 
 
+def _check_size(size: int) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048:
+        raise ValueError(f"size={size!r} is out of range: allowed [64, 2048] pixels")
+
+
 def layered_numbers(G: nn.Module, D: nn.Module, z: torch.Tensor, real: torch.Tensor | np.ndarray,
                     lim: float, loss: str, layers: Iterable[str] = LAYERS,
                     resolution: int = 80) -> Layered:
@@ -176,8 +181,7 @@ def layered_numbers(G: nn.Module, D: nn.Module, z: torch.Tensor, real: torch.Ten
 def draw_layered(data: Layered, layers: Iterable[str] = LAYERS, size: int = 440) -> Image.Image:
     """Draw `layered_numbers` output: the chosen `layers` on a `size` px square."""
     layers = _check_layers(layers)
-    if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048:
-        raise ValueError(f"size={size!r} is out of range: allowed [64, 2048] pixels")
+    _check_size(size)
     canvas = _Canvas(size, data.lim)
     if "heatmap" in layers and data.scores is not None:
         img = Image.fromarray(decision_colours(data.scores), "RGB").resize(
@@ -205,8 +209,7 @@ def layered_view(G: nn.Module, D: nn.Module, z: torch.Tensor, real: torch.Tensor
     `z` (N, z_dim) are the latents of the generated points (N a multiple of D's pack); `real`
     (M, 2) the real points; `loss` the game, which sets the direction of G's arrows.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048:
-        raise ValueError(f"size={size!r} is out of range: allowed [64, 2048] pixels")
+    _check_size(size)  # before the models run
     return draw_layered(layered_numbers(G, D, z, real, lim, loss, layers, resolution), layers,
                         size)
 

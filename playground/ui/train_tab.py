@@ -119,9 +119,10 @@ class TrainTab:
 
     def _updates(self, session: Session, view: View) -> tuple:
         folder = self.ctx.session_dir(session)
-        return (session, view.progress_html, view.status, view.warning,
-                _png(view.picture, folder, "picture"), _png(view.losses, folder, "losses"),
-                _png(view.scores, folder, "scores"), view.changes, view.quality)
+        pictures = [png_file(getattr(view, kind), folder, kind)
+                    for kind in ("picture", "losses", "scores")]
+        return (session, view.progress_html, view.status, view.warning, *pictures, view.changes,
+                view.quality)
 
     def _render(self, session: Session, note: str = "") -> tuple:
         with session.lock:
@@ -354,7 +355,7 @@ _PNG_SLOTS = 4  # files per picture kind and session, reused in turn
 _png_counter = itertools.count()
 
 
-def _png(image: Image.Image | None, folder: Path, kind: str) -> str | None:
+def png_file(image: Image.Image | None, folder: Path, kind: str) -> str | None:
     """`image` written as a PNG at zlib's fastest level; its path, for an Image output.
 
     Gradio would encode a PIL image itself at the default level 6: for the three pictures of a
