@@ -58,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         auth = (user, password)
     import torch
 
+    from playground.allocator import keep_freed_memory
     from playground.device import pick_device
     from playground.ui import Limits, build_app, launch_options
 
     torch.set_num_threads(cpu_threads())
+    keep_freed_memory()  # reuse each step's buffers rather than fault in fresh pages
 
     try:
         limits = Limits.from_env()

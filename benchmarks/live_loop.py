@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from playground.allocator import keep_freed_memory
 from playground.presets import get_preset
 from playground.train import Trainer
 from playground.ui.session import Session
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    keep_freed_memory()  # as app.py does
     folder = Path(tempfile.mkdtemp(prefix="live-loop-"))
     ratios = []
     for i in range(args.rounds):

@@ -194,7 +194,10 @@ def run(sections: tuple[str, ...], quick: bool, threads: int,
     its own choice, the same number unless --threads overrides it)."""
     from gradio_client import Client
 
+    from playground.allocator import keep_freed_memory
+
     torch.set_num_threads(threads)
+    keep_freed_memory()  # as app.py and `playground train` do, for every headless side
     results: dict[str, Any] = {
         "command": "make bench" if not quick else "python -m benchmarks.run --quick",
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),

@@ -52,9 +52,11 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from .allocator import keep_freed_memory
     from .checkpoint import load_checkpoint, save_checkpoint
     from .train import Trainer
 
+    keep_freed_memory()  # as the app does: each step's buffers are reused, not faulted in anew
     if args.threads is not None:
         import torch
 
