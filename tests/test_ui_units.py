@@ -138,6 +138,56 @@ def test_curve_rows_thin_long_histories_and_keep_gaps(ring_trainer):
     assert math.isnan(rows["loss_g"][-1]) and math.isfinite(rows["loss_d"][-1])
 
 
+def _reference_rows(history, max_points):
+    """curve_rows written the plain way: every bucket's mean of its finite values."""
+    rows = [r for r in history if not r.event]
+    per = math.ceil(len(rows) / max_points)
+    out = {"step": [], **{c: [] for c in charts.CURVES}}
+    for start in range(0, len(rows), per):
+        bucket = rows[start:start + per]
+        out["step"].append(float(bucket[-1].step))
+        for c in charts.CURVES:
+            finite = [getattr(r, c) for r in bucket
+                      if getattr(r, c) is not None and math.isfinite(getattr(r, c))]
+            out[c].append(sum(finite) / len(finite) if finite else math.nan)
+    return out
+
+
+def _same_rows(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.allclose(a[key], b[key], rtol=1e-12, equal_nan=True), key
+
+
+def test_curve_rows_match_the_plain_definition_with_gaps_and_infinities():
+    trainer = Trainer(TINY_RING)
+    trainer.step(23)
+    trainer.step(9, "d")
+    trainer.step(5, "g")
+    trainer.history[3].loss_d = math.inf  # left out of its bucket's mean, like a None
+    for points in (1, 4, 7, 36, 37, 400):
+        _same_rows(charts.curve_rows(trainer.history, points),
+                   _reference_rows(trainer.history, points))
+    assert charts.curve_rows([], 5) == {"step": [], **{c: [] for c in charts.CURVES}}
+
+
+def test_curve_columns_follow_a_growing_history_and_start_again_when_it_changes():
+    trainer = Trainer(TINY_RING)
+    columns = charts.CurveColumns()
+    trainer.step(7)
+    first = columns.update(trainer.history)
+    trainer.step(300)  # grows past the first buffer
+    _same_rows(columns.update(trainer.history), charts.curve_columns(trainer.history))
+    assert len(first["step"]) == 7  # earlier results are copies: later updates leave them be
+    trainer.history = trainer.history[:100]  # as a roll-back does, then more steps
+    trainer.step(3)
+    _same_rows(columns.update(trainer.history), charts.curve_columns(trainer.history))
+    other = Trainer(TINY_RING)  # a new run in the same session
+    other.step(2)
+    assert columns.update(other.history)["step"].tolist() == [1.0, 2.0]
+    assert columns.update([])["step"].size == 0
+
+
 def test_line_chart_and_histogram_draw_their_series():
     steps = list(range(50))
     chart = charts.line_chart(steps, {"a": ([math.sin(s / 5) for s in steps], "#ff0000"),

@@ -19,6 +19,8 @@ from typing import Any
 
 from PIL import Image
 
+from ..charts import CurveColumns
+
 from ..plots import LAYERS
 from ..sample import gif
 from ..train import Trainer
@@ -135,6 +137,7 @@ class Session:
         self.trainer: Trainer | None = None
         self.pending: dict[str, Any] = {}  # live edits for the next chunk of steps
         self.timelapse = Timelapse()
+        self.curves = CurveColumns()  # the run's curves, read incrementally (lock held)
         self.uploaded: Trainer | None = None  # a checkpoint uploaded in the Sample/Discriminator tab
         self.uploaded_name = ""
         self.warning = ""  # the last divergence message, shown until the next run

@@ -22,7 +22,7 @@ from .common import error, gpu
 from .session import Session
 from .train_view import Snapshot, View, capture, draw, render
 
-CHUNK_S = 0.15  # seconds of training per chunk: how soon Pause, edits and Save take effect
+CHUNK_S = 0.25  # seconds of training per chunk: how soon Pause, edits and Save take effect
 REFRESH_PERIOD_S = 0.45  # a snapshot for the page at most this often (the page shows >= 2/s)
 STEP_ASIDE_S = 0.002  # the worker's pause between chunks when another event waits for the lock
 MAX_CHUNK = 10_000

@@ -25,6 +25,7 @@ SCORE_COLOURS = {"D(x) real": "#16803d", "D(G(z)) fake": "#7e22ce"}
 MAX_MARKS = 6  # the most recent setting changes marked on the curves
 CURVE_POINTS = 300
 CHART_SIZE = (480, 240)
+HISTORY_TAIL = 1000  # records a view copies: the alerts read the last 550, the status line 50
 
 
 @dataclass
@@ -101,7 +102,8 @@ class Snapshot:
     device: str = ""
     info: str = ""
     loss: str = ""
-    history: list[StepRecord] = field(default_factory=list)
+    history: list[StepRecord] = field(default_factory=list)  # the last HISTORY_TAIL records
+    curves: dict[str, Any] = field(default_factory=dict)  # charts.curve_columns of them all
     changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     diverged_warning: str = ""
@@ -115,15 +117,17 @@ def capture(session: Session, note: str = "", layers: Any = plots.LAYERS) -> Sna
         return Snapshot(note, layers)
     return Snapshot(note, layers, True, trainer.step_count, trainer.config.train.steps,
                     session.running, trainer.elapsed_s, str(trainer.device), _data_info(trainer),
-                    trainer.config.train.loss, list(trainer.history), list(trainer.changes),
+                    trainer.config.train.loss, trainer.history[-HISTORY_TAIL:],
+                    session.curves.update(trainer.history), list(trainer.changes),
                     list(session.metrics), session.warning,
                     plots.progress_numbers(trainer, layers))
 
 
-def charts_of(history: list[StepRecord], changes: list[tuple[int, dict[str, Any]]]
+def charts_of(curves: dict[str, Any], changes: list[tuple[int, dict[str, Any]]]
               ) -> tuple[Image.Image, Image.Image]:
-    """The loss chart and the D(x) / D(G(z)) chart of a run's history so far."""
-    c = charts.curve_rows(history, CURVE_POINTS)
+    """The loss chart and the D(x) / D(G(z)) chart of a run's curves so far
+    (`charts.curve_columns`)."""
+    c = charts.thin(curves, CURVE_POINTS)
     marks = [(step, ", ".join(f"{k}={_fmt(v)}" for k, v in changed.items()))
              for step, changed in changes[-MAX_MARKS:]]
     losses = charts.line_chart(
@@ -158,7 +162,7 @@ def draw(snap: Snapshot) -> View:
     warnings += [f"⚠️ {line}" for line in _alerts(snap)]
     changes = "; ".join(f"step {s}: " + ", ".join(f"{k} → {_fmt(v)}" for k, v in c.items())
                         for s, c in snap.changes[-MAX_MARKS:])
-    losses, scores = charts_of(snap.history, snap.changes)
+    losses, scores = charts_of(snap.curves, snap.changes)
     return View(progress_html(snap.step, snap.target, snap.running), status,
                 "  \n".join(warnings), plots.draw_progress(snap.picture, snap.layers), losses,
                 scores, f"Setting changes: {changes}" if changes else "",
