@@ -271,3 +271,29 @@ def test_every_setting_control_has_a_one_line_info():
     missing = [getattr(b, "label", "?") for b in controls if not getattr(b, "info", None)]
     assert not missing, f"controls without info=: {missing}"
     assert all("\n" not in b.info for b in controls)
+
+
+@pytest.mark.parametrize("preset", ["ring8", "mnist-cgan"])
+def test_progress_jobs_on_model_copies_match_the_live_models_and_ignore_later_steps(preset):
+    overrides = {"spectral_norm": True} if preset == "ring8" else {}  # a parametrized D to copy
+    trainer = Trainer(PRESETS[preset].replace(g_width=8, d_width=8, batch_size=16, device="cpu",
+                                              **overrides))
+    copies = plots.ModelCopies()
+    trainer.step(2)
+    job = plots.progress_job(trainer, plots.LAYERS, copies)
+    direct = plots.progress_numbers(trainer)
+    ran = job.run()
+    if isinstance(direct, plots.Layered):
+        for name in ("scores", "points", "moves", "real"):
+            np.testing.assert_array_equal(getattr(ran, name), getattr(direct, name))
+    else:
+        assert torch.equal(ran, direct)
+    trainer.step(3)  # a new job takes the new weights into the same copies
+    again = plots.progress_job(trainer, plots.LAYERS, copies).run()
+    changed = plots.progress_numbers(trainer)
+    first, second = (x.points if isinstance(x, plots.Layered) else x for x in (ran, again))
+    assert not np.array_equal(np.asarray(first), np.asarray(second))
+    assert np.array_equal(np.asarray(second), np.asarray(
+        changed.points if isinstance(changed, plots.Layered) else changed))
+    assert all(p.grad is None and not p.requires_grad for m in copies._models
+               for p in m.parameters())

@@ -20,6 +20,7 @@ from typing import Any
 from PIL import Image
 
 from ..charts import CurveColumns
+from ..plots import ModelCopies
 
 from ..plots import LAYERS
 from ..sample import gif
@@ -138,6 +139,7 @@ class Session:
         self.pending: dict[str, Any] = {}  # live edits for the next chunk of steps
         self.timelapse = Timelapse()
         self.curves = CurveColumns()  # the run's curves, read incrementally (lock held)
+        self.view_models = ModelCopies()  # the live view's copies of G and D
         self.uploaded: Trainer | None = None  # a checkpoint uploaded in the Sample/Discriminator tab
         self.uploaded_name = ""
         self.warning = ""  # the last divergence message, shown until the next run

@@ -2,9 +2,10 @@
 
 `render(session, note)` returns a `View`: the progress bar's HTML, a status line, warnings, the
 progress picture and the two curve charts, with dashed marks where a setting changed. It comes in
-two halves: `capture` copies what the view needs from the trainer (quick; the caller holds the
-session's lock, so the models are quiet) and `draw` turns that `Snapshot` into pictures (slower;
-no lock, so a training loop can go on meanwhile). No gradio import here; the tab puts the View
+two halves: `capture` copies what the view needs from the trainer, the weights of G (and D)
+included (quick, ~1 ms; the caller holds the session's lock, so the models are quiet), and `draw`
+computes the progress picture on those copies and draws everything (slower; no lock, so a
+training loop goes on meanwhile). No gradio import here; the tab puts the View
 into its components.
 """
 from __future__ import annotations
@@ -13,7 +14,6 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from PIL import Image
 
 from .. import charts, plots
@@ -107,7 +107,7 @@ class Snapshot:
     changes: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     diverged_warning: str = ""
-    picture: plots.Layered | torch.Tensor | None = None  # plots.progress_numbers
+    picture: plots.ProgressJob | None = None  # run by `draw`, on the session's model copies
 
 
 def capture(session: Session, note: str = "", layers: Any = plots.LAYERS) -> Snapshot:
@@ -120,7 +120,7 @@ def capture(session: Session, note: str = "", layers: Any = plots.LAYERS) -> Sna
                     trainer.config.train.loss, trainer.history[-HISTORY_TAIL:],
                     session.curves.update(trainer.history), list(trainer.changes),
                     list(session.metrics), session.warning,
-                    plots.progress_numbers(trainer, layers))
+                    plots.progress_job(trainer, layers, session.view_models))
 
 
 def charts_of(curves: dict[str, Any], changes: list[tuple[int, dict[str, Any]]]
@@ -164,7 +164,7 @@ def draw(snap: Snapshot) -> View:
                         for s, c in snap.changes[-MAX_MARKS:])
     losses, scores = charts_of(snap.curves, snap.changes)
     return View(progress_html(snap.step, snap.target, snap.running), status,
-                "  \n".join(warnings), plots.draw_progress(snap.picture, snap.layers), losses,
+                "  \n".join(warnings), plots.draw_progress(snap.picture.run(), snap.layers), losses,
                 scores, f"Setting changes: {changes}" if changes else "",
                 metrics_markdown(snap.metrics[-1]) if snap.metrics else "")
 
