@@ -8,7 +8,8 @@ advanced between the first view after training began and the first view at the l
 that time. (A run's start, building the model and a 1-step probe that sizes the chunks, is left out,
 as the headless side leaves out building its model.)
 Headless side: the same config trained by `Trainer.step` in this process, in chunks of 50 steps
-as the command line does, with the same number of torch threads as the app. Rounds alternate
+as the command line does, with the same number of torch threads and the same allocator settings
+(`playground.allocator`) as the app. Rounds alternate
 app, headless, headless, app, ... and we report the median ratio app / headless. Bar: >= 0.90.
 
 We also report the ratio of steps per CPU-second (the app's whole process, every thread: the
@@ -115,9 +116,11 @@ def measure(base_url: str, pid: int, preset: str, *, rounds: int, seconds: float
 
 def main(base_url: str, pid: int, quick: bool = False,
          verbose: bool = False) -> list[dict[str, Any]]:
-    # A DCGAN step takes ~0.2 s here and the app then shows a view about once a second: its
-    # rounds are longer, so that each holds several views.
-    plan = [("ring8", 4.0), ("mnist-dcgan", 8.0)]
-    return [measure(base_url, pid, p, rounds=2 if quick else 5,
+    # Many short rounds rather than a few long ones: this shared machine's speed drifts over
+    # seconds, by up to +-20 %, and a pair of rounds close in time sees the same drift (5 rounds
+    # of 4 and 8 s gave single rounds of 0.77-1.03 and medians 0.89-1.00 for the same code).
+    # A DCGAN round still holds ~9 views (~13 steps/s here, a view about every 0.5 s).
+    plan = [("ring8", 3.0), ("mnist-dcgan", 5.0)]
+    return [measure(base_url, pid, p, rounds=3 if quick else 9,
                     seconds=seconds / 2 if quick else seconds, verbose=verbose)
             for p, seconds in plan]

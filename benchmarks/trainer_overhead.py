@@ -108,9 +108,10 @@ def measure(preset: str, *, steps: int, rounds: int, chunk: int,
 
 def main(quick: bool = False) -> list[dict[str, Any]]:
     # (preset, steps per round, rounds, steps per Trainer.step call: the command line's 50 for
-    # the fast 2D model; the DCGAN, a few steps a second here, 4 per call, as the app's chunks)
+    # the fast 2D model; the DCGAN, ~13 steps a second here, 2 per call, as the app's 0.25 s
+    # chunks hold 2-3 of its steps)
     plan = [("ring8", 50 if quick else 100, 3 if quick else 11, 50),
-            ("mnist-dcgan", 4, 3 if quick else 25, 4)]  # short rounds: pairs close in time
+            ("mnist-dcgan", 4, 3 if quick else 25, 2)]  # short rounds: pairs close in time
     return [measure(p, steps=s, rounds=r, chunk=c) for p, s, r, c in plan]
 
 
