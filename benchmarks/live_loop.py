@@ -24,7 +24,7 @@ from playground.presets import get_preset
 from playground.train import Trainer
 from playground.ui.session import Session
 from playground.ui.train_loop import stream
-from playground.ui.train_tab import png_file
+from playground.ui.train_tab import view_file
 
 
 def _trainer(preset: str, steps: int) -> Trainer:
@@ -48,7 +48,7 @@ def live(preset: str, steps: int, folder: Path) -> tuple[float, float]:
 
     def written(_: Session, view) -> None:
         for kind in ("picture", "losses", "scores"):
-            png_file(getattr(view, kind), folder, kind)
+            view_file(getattr(view, kind), folder, kind)
 
     start, views = time.perf_counter(), 0
     for _ in stream(session, written):

@@ -52,7 +52,7 @@ MAX_ARROWS = 160  # more arrows than this is clutter
 REAL_POINTS = 500  # real points drawn in the 2D view
 FAKE_POINTS = 512  # generated points drawn (the first of the fixed noise; a multiple of any pack)
 GRID_DISPLAY_PX = 480  # the progress grid is enlarged (nearest neighbour) to about this width
-LIVE_RESOLUTION = 50  # D's decision map in the live view: 50 x 50 scores, smoothly enlarged
+LIVE_RESOLUTION = 40  # D's decision map in the live view: 40 x 40 scores, smoothly enlarged
 # (D on 6,400 points for 80 x 80 took ~10 ms of each refresh, time the training waits for)
 
 
@@ -347,7 +347,9 @@ def draw_progress(numbers: Layered | torch.Tensor, layers: Iterable[str] = LAYER
     """The progress picture from `progress_numbers`: the layered view, or the enlarged grid."""
     if isinstance(numbers, Layered):
         return draw_layered(numbers, layers, size)
-    return enlarge(grid(numbers, nrow=8))
+    img = grid(numbers, nrow=8)
+    # Greyscale images as a one-channel picture: a third of the pixels to encode and send.
+    return enlarge(img.convert("L") if numbers.shape[1] == 1 else img)
 
 
 def progress_image(trainer: Any, layers: Iterable[str] = LAYERS) -> Image.Image:

@@ -297,3 +297,26 @@ def test_progress_jobs_on_model_copies_match_the_live_models_and_ignore_later_st
         changed.points if isinstance(changed, plots.Layered) else changed))
     assert all(p.grad is None and not p.requires_grad for m in copies._models
                for p in m.parameters())
+
+
+def test_view_files_jpeg_colour_pictures_and_keep_the_rest_lossless(tmp_path):
+    from playground.ui.train_tab import view_file
+
+    rng = np.random.default_rng(0)
+    smooth = np.clip(np.add.outer(np.arange(200), np.arange(200))[:, :, None] * [0.5, 0.3, 0.2]
+                     + rng.normal(0, 2, (200, 200, 3)), 0, 255).astype(np.uint8)
+    colour, grey = Image.fromarray(smooth, "RGB"), Image.fromarray(smooth[:, :, 0], "L")
+    picture = view_file(colour, tmp_path, "picture")
+    assert picture.endswith(".jpg")
+    back = np.asarray(Image.open(picture).convert("RGB"), dtype=np.int16)
+    assert np.abs(back - smooth).mean() < 2.0  # quality 95, no chroma subsampling
+    for image, kind in ((grey, "picture"), (colour, "losses")):
+        path = view_file(image, tmp_path, kind)
+        assert path.endswith(".png")
+        assert np.array_equal(np.asarray(Image.open(path)), np.asarray(image))
+    assert view_file(None, tmp_path, "picture") is None
+
+
+def test_greyscale_progress_grids_are_one_channel_pictures():
+    config = PRESETS["mnist-dcgan"].replace(batch_size=8, device="cpu")
+    assert plots.progress_image(Trainer(config)).mode == "L"

@@ -20,9 +20,7 @@ from typing import Any
 from PIL import Image
 
 from ..charts import CurveColumns
-from ..plots import ModelCopies
-
-from ..plots import LAYERS
+from ..plots import LAYERS, ModelCopies
 from ..sample import gif
 from ..train import Trainer
 
