@@ -90,8 +90,8 @@ def measure(base_url: str, pid: int, preset: str, *, rounds: int, seconds: float
     """Interleaved app/headless rounds of about `seconds` each for `preset` (app process `pid`)."""
     fields = form_fields(preset)
     warm = headless_round(preset, seconds=min(seconds, 1.5))  # warm-up, and a speed guess
-    app_round(base_url, fields, 3, pid)
     steps = max(4, round(seconds * warm["steps_per_s"]))
+    app_round(base_url, fields, steps, pid)  # a whole round to warm the app up, not counted
     app, head = [], []
     for i in range(rounds):
         for side in (("app", "headless") if i % 2 == 0 else ("headless", "app")):
