@@ -9,8 +9,9 @@ that time. (A run's start, building the model and a 1-step probe that sizes the 
 as the headless side leaves out building its model.)
 Headless side: the same config trained by `Trainer.step` in this process, in chunks of 50 steps
 as the command line does, with the same number of torch threads and the same allocator settings
-(`playground.allocator`) as the app. Rounds alternate
-app, headless, headless, app, ... and we report the median ratio app / headless. Bar: >= 0.90.
+(`playground.allocator`) as the app. Rounds go headless, app, headless, app, ..., headless; each
+app round is divided by the mean of the headless rounds on either side of it, and we report the
+median of those ratios. Bar: >= 0.90.
 
 We also report the ratio of steps per CPU-second (the app's whole process, every thread: the
 server's encoding and sending of each view counts; this process's for headless): on a shared,
@@ -92,18 +93,24 @@ def measure(base_url: str, pid: int, preset: str, *, rounds: int, seconds: float
     warm = headless_round(preset, seconds=min(seconds, 1.5))  # warm-up, and a speed guess
     steps = max(4, round(seconds * warm["steps_per_s"]))
     app_round(base_url, fields, steps, pid)  # a whole round to warm the app up, not counted
-    app, head = [], []
+    # Headless, app, headless, app, ..., headless: each app round is compared with the mean of
+    # the headless rounds just before and just after it, so a drift in the machine's speed
+    # over the pair cancels out.
+    head = [headless_round(preset, steps)]
+    app = []
     for i in range(rounds):
-        for side in (("app", "headless") if i % 2 == 0 else ("headless", "app")):
-            if side == "app":
-                app.append(app_round(base_url, fields, steps, pid))
-            else:
-                head.append(headless_round(preset, steps))
+        app.append(app_round(base_url, fields, steps, pid))
+        head.append(headless_round(preset, steps))
         if verbose:
             print(f"  streaming {preset} round {i}: app {app[-1]['steps_per_s']:.2f} steps/s, "
-                  f"headless {head[-1]['steps_per_s']:.2f} steps/s", flush=True)
-    ratios = [a["steps_per_s"] / h["steps_per_s"] for a, h in zip(app, head)]
-    cpu_ratios = [a["steps_per_cpu_s"] / h["steps_per_cpu_s"] for a, h in zip(app, head)]
+                  f"headless {head[-2]['steps_per_s']:.2f} and {head[-1]['steps_per_s']:.2f} "
+                  "steps/s", flush=True)
+
+    def around(i: int, key: str) -> float:
+        return (head[i][key] + head[i + 1][key]) / 2
+
+    ratios = [a["steps_per_s"] / around(i, "steps_per_s") for i, a in enumerate(app)]
+    cpu_ratios = [a["steps_per_cpu_s"] / around(i, "steps_per_cpu_s") for i, a in enumerate(app)]
     ratio = statistics.median(ratios)
     return {"preset": preset, "rounds": rounds, "steps_per_round": steps,
             "app_steps_per_s": statistics.median(a["steps_per_s"] for a in app),
@@ -117,8 +124,8 @@ def measure(base_url: str, pid: int, preset: str, *, rounds: int, seconds: float
 def main(base_url: str, pid: int, quick: bool = False,
          verbose: bool = False) -> list[dict[str, Any]]:
     # Many short rounds rather than a few long ones: this shared machine's speed drifts over
-    # seconds, by up to +-20 %, and a pair of rounds close in time sees the same drift (5 rounds
-    # of 4 and 8 s gave single rounds of 0.77-1.03 and medians 0.89-1.00 for the same code).
+    # seconds, by up to +-25 %, and rounds close in time see the same drift (5 rounds of 4 and
+    # 8 s gave single rounds of 0.77-1.03 and medians 0.89-1.00 for the same code).
     # A DCGAN round still holds ~9 views (~13 steps/s here, a view about every 0.5 s).
     plan = [("ring8", 3.0), ("mnist-dcgan", 5.0)]
     return [measure(base_url, pid, p, rounds=3 if quick else 9,
