@@ -24,7 +24,6 @@ from safetensors.torch import load_file
 from reliability_app import AUTH, restricted_server, shared_server
 
 from gradio_client import Client
-from gradio_client.exceptions import AppError
 from playground import plots
 from playground.checkpoint import read_metadata
 from playground.presets import get_preset

@@ -21,7 +21,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from helpers import tiny
 from reliability_app import clear, shared_server
 
 from gradio_client import Client
