@@ -196,7 +196,7 @@ def line_chart(steps: Sequence[float], series: dict[str, tuple[Sequence[float], 
             draw.line((x0, y, x1, y), fill=grey, width=scale)
             label = _tick_label(t)
             put_text(img, (x0 - 6 * scale - text_length(label, small), y - 6 * scale), label,
-                 dark, small)
+                     dark, small)
     for t in nice_ticks(x_lo, x_hi, 5):
         x = float(px(np.array(t)))
         draw.line((x, y1, x, y1 + 4 * scale), fill=dark, width=scale)
