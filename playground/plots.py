@@ -29,7 +29,7 @@ from torch import nn
 
 from .charts import font as _font
 from .judge import decision_map, generator_gradients
-from .sample import eval_mode, grid
+from .sample import grid, run_generator
 
 LAYERS = ("heatmap", "real", "fake", "arrows")
 LAYER_LABELS = {
@@ -284,8 +284,7 @@ class ProgressJob:
     def run(self) -> Layered | torch.Tensor:
         with self.lock:
             if self.D is None:
-                with eval_mode(self.G), torch.no_grad():
-                    return self.G(self.z, self.labels).float().cpu()
+                return run_generator(self.G, self.z, self.labels, self.z.device, len(self.z))
             return layered_numbers(self.G, self.D, self.z, self.real, self.lim, self.loss,
                                    self.layers, LIVE_RESOLUTION)
 

@@ -128,8 +128,9 @@ def _labels_for(labels: int | Sequence[int] | torch.Tensor | None, n: int) -> to
     return y.long().clone()
 
 
-def _run_generator(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None,
-                   device: str | torch.device, batch_size: int) -> torch.Tensor:
+def run_generator(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None,
+                  device: str | torch.device, batch_size: int) -> torch.Tensor:
+    """G(z, y) in eval mode without gradients, `batch_size` at a time, as float32 on the CPU."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} must be a whole number of at least 1")
     out = []
@@ -150,7 +151,7 @@ def generate(G: nn.Module, seeds: Sequence[int], z_dim: int, *, truncation: floa
     `labels` (conditional models): one class for all seeds, or one per seed.
     """
     z = latents(seeds, z_dim, truncation)
-    return _run_generator(G, z, _labels_for(labels, len(z)), device, batch_size)
+    return run_generator(G, z, _labels_for(labels, len(z)), device, batch_size)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -186,7 +187,7 @@ def interpolate(G: nn.Module, seed_a: int, seed_b: int, frames: int, z_dim: int,
     else:
         z = ((1 - t[:, None]) * za.double() + t[:, None] * zb.double()).float()
     z[0], z[-1] = za, zb  # exact endpoints, free of rounding in the path formula
-    return _run_generator(G, z, _labels_for(label, frames), device, MAX_FRAMES)
+    return run_generator(G, z, _labels_for(label, frames), device, MAX_FRAMES)
 
 
 def _check_images(images: torch.Tensor) -> None:

@@ -22,7 +22,7 @@ from .data import Dataset, load_dataset
 from .device import pick_device
 from .losses import d_loss, g_loss, gradient_penalty
 from .models import EMA, build_models
-from .sample import latents
+from .sample import latents, run_generator
 
 WHICH = ("both", "d", "g")
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
@@ -314,16 +314,10 @@ class Trainer:
         """The network to sample from: the EMA of G when on, else G itself."""
         return self.ema.shadow if self.ema is not None else self.G
 
-    @torch.no_grad()
     def fixed_samples(self) -> torch.Tensor:
         """G(fixed_noise) on the CPU: the progress grid (images) or scatter (2D points)."""
-        net = self.sampler()
-        was_training = net.training
-        net.eval()
-        try:
-            return net(self.fixed_noise, self.fixed_labels).float().cpu()
-        finally:
-            net.train(was_training)
+        return run_generator(self.sampler(), self.fixed_noise, self.fixed_labels, self.device,
+                             len(self.fixed_noise))
 
     # ----------------------------------------------------------------- state as tensors
     def state_tensors(self) -> dict[str, torch.Tensor]:
