@@ -1,10 +1,13 @@
 """Checkpoints: one `.safetensors` file holding a whole run, written atomically, read strictly.
 
-The file holds G, D (and G's EMA), the optimiser moments and the random-stream states as tensors,
-and JSON metadata: the `RunConfig`, data shape, step, history and library version. Loading rebuilds
-the models from the file alone. Nothing is ever unpickled: the header is checked by hand before
-safetensors reads a byte of tensor data, so a pickle, random bytes, an empty or truncated file, a
-huge header, an unknown format version or tensors of the wrong shape all give a `CheckpointError`.
+The file holds G, D (and G's EMA), the optimiser moments, the random-stream states and, when
+saved with one, the run's timelapse as tensors, and JSON metadata: the `RunConfig`, data shape,
+step, history and library version. Loading rebuilds the models from the file alone. Nothing is
+ever unpickled, and nothing is built before the whole file has been checked
+(`checkpoint_check.py`): the header is parsed by hand, the metadata read strictly, every tensor's
+name, shape and dtype compared with what the config implies, then the values checked finite. A
+pickle, random bytes, an empty or truncated file, a huge header, an unknown format version,
+tensors of the wrong shape or NaN weights all give a `CheckpointError`.
 """
 from __future__ import annotations
 
@@ -15,26 +18,28 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
 from . import __version__
-from .config import RunConfig
-from .train import StepRecord, Trainer
+from .checkpoint_check import CheckpointError, check_finite, check_header, check_metadata
+from .frames import ViewFrame
+from .train import Trainer
 
 FORMAT = "gan-playground"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # the JSON header of a real checkpoint is far smaller
 MAX_HISTORY = 20_000  # records kept in the metadata; longer histories are thinned evenly
 SLIM_HISTORY = 1_000  # records kept by a slim checkpoint (the app's curves show 300 points)
+TIMELAPSE_FRAMES = 60  # timelapse frames kept in a checkpoint (thinned evenly)
 
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be used, with a message saying why."""
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "load_run", "read_metadata"]
 
 
 def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, extra: dict[str, Any] | None
-                    = None, slim: bool = False) -> Path:
+                    = None, slim: bool = False,
+                    timelapse: list[ViewFrame] | None = None) -> Path:
     """Write the trainer's whole state to `path` atomically (temp file in the same folder + rename).
 
     A crash mid-write leaves the previous file (or none), never a torn one. `slim` leaves out the
@@ -70,6 +75,8 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, extra: dict[st
         tensors = trainer.state_tensors()
         if slim:
             tensors = {k: v for k, v in tensors.items() if not k.startswith("opt_")}
+        if timelapse and not slim:
+            tensors.update(timelapse_tensors(timelapse))
         save_file(tensors, tmp, metadata=metadata)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
@@ -80,56 +87,87 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, extra: dict[st
     return path
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The checked, decoded metadata of a checkpoint, without loading its tensors."""
-    header = _read_header(Path(path))
+def timelapse_tensors(frames: list[ViewFrame]) -> dict[str, torch.Tensor]:
+    """A timelapse as tensors (at most TIMELAPSE_FRAMES, thinned evenly, the last kept)."""
+    if len(frames) > TIMELAPSE_FRAMES:
+        stride = len(frames) / TIMELAPSE_FRAMES
+        frames = [frames[int(i * stride)] for i in range(TIMELAPSE_FRAMES - 1)] + [frames[-1]]
+    out = {"timelapse.step": torch.tensor([f.step for f in frames], dtype=torch.int64)}
+    if frames[0].kind == "2d":
+        out["timelapse.fake"] = torch.from_numpy(np.stack([f.fake for f in frames]).view(np.int16))
+        out["timelapse.fake_scores"] = torch.from_numpy(np.stack([f.fake_scores for f in frames]))
+        out["timelapse.moves"] = torch.from_numpy(np.stack([f.moves for f in frames]))
+        out["timelapse.move_scale"] = torch.tensor([f.move_scale for f in frames],
+                                                   dtype=torch.float64)
+        out["timelapse.heat"] = torch.from_numpy(np.stack([f.heat for f in frames]))
+    else:
+        out["timelapse.grid"] = torch.from_numpy(np.stack([f.grid for f in frames]))
+        out["timelapse.scores"] = torch.from_numpy(np.stack([f.scores for f in frames]))
+    return {k: v.contiguous() for k, v in out.items()}
+
+
+def _timelapse_frames(tensors: dict[str, torch.Tensor], lim: float,
+                      labels: list[int] | None) -> list[ViewFrame]:
+    if "timelapse.step" not in tensors:
+        return []
+    steps = tensors["timelapse.step"].tolist()
+    if "timelapse.grid" in tensors:
+        grid, scores = tensors["timelapse.grid"].numpy(), tensors["timelapse.scores"].numpy()
+        return [ViewFrame(s, "images", grid=grid[i], scores=scores[i], labels=labels)
+                for i, s in enumerate(steps)]
+    fake = tensors["timelapse.fake"].numpy().view(np.uint16)
+    return [ViewFrame(s, "2d", lim, fake[i], tensors["timelapse.fake_scores"].numpy()[i],
+                      tensors["timelapse.moves"].numpy()[i],
+                      float(tensors["timelapse.move_scale"][i]),
+                      tensors["timelapse.heat"].numpy()[i]) for i, s in enumerate(steps)]
+
+
+def read_metadata(path: str | os.PathLike, tensors: bool = True) -> dict[str, Any]:
+    """The checked, decoded metadata of a checkpoint, without loading its tensors (whose names,
+    shapes and dtypes are checked too, unless `tensors` is False)."""
+    return _checked(Path(path), tensors)[1]
+
+
+def _checked(path: Path, tensors: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(header, metadata) of a checkpoint, both checked in full; no tensor data is read."""
+    header = _read_header(path)
     raw = header.get("__metadata__")
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise CheckpointError(f"{Path(path).name} is a safetensors file but not a GAN Playground "
+        raise CheckpointError(f"{path.name} is a safetensors file but not a GAN Playground "
                               "checkpoint (no 'gan-playground' metadata)")
     version = raw.get("format_version", "?")
     if version != str(FORMAT_VERSION):
-        raise CheckpointError(f"{Path(path).name} has checkpoint format version {version!r}; this "
-                              f"version of GAN Playground reads version {FORMAT_VERSION}")
-    try:
-        meta = dict(raw)
-        meta["config"] = RunConfig.from_dict(json.loads(raw["config"]))
-        meta["data_shape"] = tuple(int(s) for s in json.loads(raw["data_shape"]))
-        meta["num_classes"] = int(raw["num_classes"])
-        meta["step"] = int(raw["step"])
-        meta["elapsed_s"] = float(raw.get("elapsed_s", "0"))
-        meta["history"] = [StepRecord(**r) for r in json.loads(raw.get("history", "[]"))]
-        meta["changes"] = [(int(s), dict(c)) for s, c in json.loads(raw.get("changes", "[]"))]
-        meta["extra"] = json.loads(raw.get("extra", "{}"))
-        meta["slim"] = raw.get("slim", "0") == "1"
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{Path(path).name} has unreadable metadata: {e}") from None
-    if meta["data_shape"] not in ((2,), (1, 28, 28), (3, 32, 32)) and not (
-            len(meta["data_shape"]) == 3 and meta["data_shape"][0] in (1, 3)):
-        raise CheckpointError(f"{Path(path).name} has an unsupported data shape "
-                              f"{meta['data_shape']}")
-    return meta
+        raise CheckpointError(f"{path.name} has checkpoint format version {str(version)[:20]!r}; "
+                              f"this version of GAN Playground reads version {FORMAT_VERSION}")
+    meta = check_metadata(raw, path.name)
+    if tensors:
+        check_header(header, meta, path.name)
+    return header, meta
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None,
                     dataset: Any = None) -> Trainer:
     """Rebuild a `Trainer` from a checkpoint file alone, ready to sample or to resume training."""
+    return load_run(path, device, dataset)[0]
+
+
+def load_run(path: str | os.PathLike, device: str | torch.device | None = None,
+             dataset: Any = None) -> tuple[Trainer, list[ViewFrame], dict[str, Any]]:
+    """(trainer, timelapse frames, metadata) from a checkpoint, every part checked first."""
     path = Path(path)
-    meta = read_metadata(path)
+    _, meta = _checked(path)
     try:
         tensors = load_file(str(path), device="cpu")
     except Exception as e:  # safetensors raises its own error types for torn files
-        raise CheckpointError(f"{path.name} is damaged or truncated: {e}") from None
+        raise CheckpointError(f"{path.name} is damaged or truncated: {str(e)[:200]}") from None
+    check_finite(tensors, path.name)
     try:
         trainer = Trainer(meta["config"], dataset=dataset, device=device,
                           data_shape=meta["data_shape"], num_classes=meta["num_classes"])
     except ValueError as e:
         raise CheckpointError(f"{path.name} describes a model that cannot be built: {e}") from None
-    expected = set(trainer.state_tensors().keys()) | set(trainer.state_tensors_keys())
-    unexpected = sorted(k for k in tensors if k not in expected and not k.startswith("opt_"))
-    if unexpected:
-        raise CheckpointError(f"{path.name} holds tensors this model does not have: "
-                              f"{', '.join(unexpected[:5])}")
+    if len(tensors["rng.noise"]) != len(trainer.noise_gen.get_state()):
+        tensors.pop("rng.noise")  # saved on another kind of device: the noise stream restarts
     try:
         trainer.load_state_tensors(tensors)
     except (KeyError, ValueError, RuntimeError) as e:
@@ -139,7 +177,12 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None =
     trainer.elapsed_s = meta["elapsed_s"]
     trainer.history = meta["history"]
     trainer.changes = meta["changes"]
-    return trainer
+    labels = None if trainer.fixed_labels is None else [int(v) for v in trainer.fixed_labels[:64]]
+    lim = 0.0
+    if trainer.is_2d:
+        from .frames import view_lim
+        lim = view_lim(trainer)
+    return trainer, _timelapse_frames(tensors, lim, labels), meta
 
 
 def _read_header(path: Path) -> dict[str, Any]:

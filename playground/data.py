@@ -158,8 +158,10 @@ def _load_torchvision(cfg: DataConfig, device: torch.device) -> Dataset:
                    f"{len(x_held):,} held-out", device)
 
 
-def _load_images(cfg: DataConfig, device: torch.device) -> Dataset:
-    x, skipped = load_image_folder(cfg.path, cfg.image_size, cfg.channels)
+def _load_images(cfg: DataConfig, device: torch.device,
+                 max_decoded_bytes: int | None = None) -> Dataset:
+    x, skipped = load_image_folder(cfg.path, cfg.image_size, cfg.channels,
+                                   max_decoded_bytes=max_decoded_bytes)
     n = len(x)
     if n >= 10:  # a deterministic 10% held out
         perm = torch.from_numpy(np.random.default_rng(SPLIT_SEED).permutation(n))
@@ -173,7 +175,7 @@ def _load_images(cfg: DataConfig, device: torch.device) -> Dataset:
     heldout = train if heldout is x else heldout.to(device)
     skip_note = f", {skipped:,} file(s) skipped" if skipped else ""
     return Dataset("images", tuple(x.shape[1:]), 0, train, None, heldout, None, None,
-                   f"your images ({cfg.path}): {split}{skip_note}", device)
+                   f"your images ({Path(cfg.path).name}): {split}{skip_note}", device)
 
 
 def _load_toy(name: str, device: torch.device) -> Dataset:
@@ -193,11 +195,13 @@ def expected_shape(cfg: DataConfig) -> tuple[int, ...]:
     return (1, 28, 28)  # the bundled digits and the MNIST-likes
 
 
-def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu") -> Dataset:
+def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu", *,
+                 max_decoded_bytes: int | None = None) -> Dataset:
     """The dataset `cfg` names, with its tensors on `device` ("auto" picks one).
 
     Raises DatasetUnavailable when torchvision files are missing or cannot be downloaded, and
-    ImageError (a ValueError) when an own-images folder or .zip is unusable.
+    ImageError (a ValueError) when an own-images folder or .zip is unusable (or, with
+    `max_decoded_bytes`, would be larger than that once decoded).
     """
     device = pick_device("auto") if device == "auto" else torch.device(device)
     if cfg.dataset in TOY_DATASETS:
@@ -207,5 +211,5 @@ def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu") -> Dataset
     if cfg.dataset in _TORCHVISION:
         return _load_torchvision(cfg, device)
     if cfg.dataset == "images":
-        return _load_images(cfg, device)
+        return _load_images(cfg, device, max_decoded_bytes)
     raise ValueError(f"dataset={cfg.dataset!r} has no loader")  # config validation prevents this

@@ -252,33 +252,42 @@ def _zip_sources(path: Path, max_files: int, max_bytes: int) -> Iterator[ImageSo
 
 
 def load_image_folder(path: str, size: int, channels: int, *, max_files: int = 10_000,
-                      max_bytes: int = 200_000_000) -> tuple[torch.Tensor, int]:
+                      max_bytes: int = 200_000_000,
+                      max_decoded_bytes: int | None = None) -> tuple[torch.Tensor, int]:
     """A folder (recursive) or .zip of images -> ((N, C, size, size) in [-1, 1], n_skipped).
 
     Files that are not readable images (and unsafe zip member names) are skipped and counted;
-    hidden files and `__MACOSX` metadata are ignored. Too many files or bytes, or no usable image
-    at all, raise `ImageError`.
+    hidden files and `__MACOSX` metadata are ignored. Too many files or bytes (as stored, or
+    `max_decoded_bytes` once decoded to float32 at this size), or no usable image at all,
+    raise `ImageError`. Messages name the file, never the folder it is in.
     """
     shape = _check_shape((channels, size, size))
     root = Path(path)
+    name = root.name or str(path)
     if root.is_dir():
         sources = _folder_sources(root, max_files, max_bytes)
     elif root.is_file():
         if not zipfile.is_zipfile(root):
-            raise ImageError(f"{path} is neither a folder nor a .zip file of images.")
+            raise ImageError(f"{name} is neither a folder nor a .zip file of images.")
         sources = _zip_sources(root, max_files, max_bytes)
     else:
-        raise ImageError(f"{path} does not exist; give a folder or a .zip file of images.")
+        raise ImageError(f"{name} does not exist; give a folder or a .zip file of images.")
+    per_image = 4 * channels * size * size  # float32
     images, skipped = [], 0
     for source in sources:
         if source is None:
             skipped += 1
             continue
+        if max_decoded_bytes is not None and (len(images) + 1) * per_image > max_decoded_bytes:
+            raise ImageError(f"{name} holds more images than fit in {max_decoded_bytes // 2**20:,} "
+                             f"MB once decoded at {channels}x{size}x{size} (each takes "
+                             f"{per_image / 1024:,.0f} KB): use fewer or smaller images (set "
+                             "GP_MAX_DATA_MB to allow more)")
         try:
             images.append(image_to_tensor(open_image(source), shape))
         except ImageError:
             skipped += 1
     if not images:
-        raise ImageError(f"{path} holds no readable PNG/JPEG/GIF/BMP/WEBP/TIFF/PPM images "
+        raise ImageError(f"{name} holds no readable PNG/JPEG/GIF/BMP/WEBP/TIFF/PPM images "
                          f"({skipped} file(s) skipped).")
     return torch.cat(images), skipped

@@ -115,11 +115,22 @@ class Report:
     unconvincing_real_scores: list[float]
 
 
+def score_edges(values: np.ndarray, bins: int, keep: float = 0.5) -> np.ndarray:
+    """`bins` + 1 histogram edges over the scores' own range (widened to include `keep`, D's
+    0.5 threshold, and padded a little), within [0, 1]: scores bunched in [0.45, 0.55] get the
+    whole chart rather than two bars."""
+    v = np.asarray(values, dtype=np.float64)
+    lo, hi = min(float(v.min()), keep), max(float(v.max()), keep)
+    pad = max(0.02, 0.05 * (hi - lo))
+    return np.linspace(max(0.0, lo - pad), min(1.0, hi + pad), bins + 1)
+
+
 def discriminator_report(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                          y_real: torch.Tensor | None = None, y_fake: torch.Tensor | None = None,
-                         k: int = 8, bins: int = 20) -> Report:
+                         k: int = 8, bins: int = 20, zoom: bool = False) -> Report:
     """Score reals and fakes with D and summarise: accuracy, AUC, histograms, galleries.
 
+    The histograms' bins span [0, 1], or with `zoom` the scores' own range (`score_edges`).
     Ties in the galleries keep the lower index first, so the report is deterministic.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
@@ -128,7 +139,8 @@ def discriminator_report(D: nn.Module, real: torch.Tensor, fake: torch.Tensor,
         raise ValueError(f"bins={bins!r} is out of range: allowed [1, 1000]")
     s_real, s_fake = scores(D, real, y_real), scores(D, fake, y_fake)
     right = int((s_real >= 0.5).sum() + (s_fake < 0.5).sum())
-    edges = np.linspace(0.0, 1.0, bins + 1)
+    edges = score_edges(np.concatenate([s_real, s_fake]), bins) if zoom else \
+        np.linspace(0.0, 1.0, bins + 1)
     best_fakes = np.argsort(-s_fake, kind="stable")[:k]
     worst_reals = np.argsort(s_real, kind="stable")[:k]
     return Report(

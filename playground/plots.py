@@ -1,23 +1,21 @@
 """Pictures for the app, drawn with numpy and Pillow (no gradio, no matplotlib).
 
+The live view is drawn in the browser (`ui/js/`); what is drawn here are files and pictures the
+server hands out:
 - `layered_view`: GAN Lab's 2D picture. Layers, each switchable: the discriminator's decision
   heatmap (green where D says "real", purple where it says "fake"), the real points, the
   generated points, and arrows showing where one generator step would move each generated point.
   `layered_numbers` computes what it shows from the models, `draw_layered` draws it.
-- `progress_image`: that picture, or the fixed-noise grid, for a running `Trainer`; again in two
-  halves (`progress_numbers`, then `draw_progress`). The live view takes a `progress_job` on
-  `ModelCopies` under the session's lock and runs it, and draws, beside the training.
-- `points_view`: generated 2D points alone (the Sample tab for 2D models).
+- `draw_view`: a live frame's picture (`frames.ViewFrame`), as the browser showed it: the
+  picture download and the timelapse GIF (`timelapse_gif`) are drawn from the same frames.
+- `points_view`: generated 2D points over the real data (the Sample tab for 2D models).
 - `overlay`: a saliency map laid over an image; `caption`: a text strip under an image.
 Charts (curves, histograms) are in `charts.py`.
 """
 from __future__ import annotations
 
-import contextlib
-import copy
 import functools
 import math
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +26,9 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from .charts import font as _font
+from .frames import ViewFrame, u16_to_points
 from .judge import decision_map, generator_gradients
-from .sample import grid, run_generator
+from .sample import gif, grid
 
 LAYERS = ("heatmap", "real", "fake", "arrows")
 LAYER_LABELS = {
@@ -39,6 +38,7 @@ LAYER_LABELS = {
     "arrows": "G's gradient arrows",
 }
 REAL_RGB = (21, 148, 70)  # green: "real", as in GAN Lab
+REAL_PALE_RGB = (150, 210, 170)  # the real data as an underlay, under generated points
 FAKE_RGB = (126, 34, 206)  # purple: "generated"
 ARROW_RGB = (30, 30, 30)
 BACKGROUND_RGB = (250, 250, 250)
@@ -50,10 +50,7 @@ _DIVERGING = np.array([
 ])
 MAX_ARROWS = 160  # more arrows than this is clutter
 REAL_POINTS = 500  # real points drawn in the 2D view
-FAKE_POINTS = 512  # generated points drawn (the first of the fixed noise; a multiple of any pack)
-GRID_DISPLAY_PX = 480  # the progress grid is enlarged (nearest neighbour) to about this width
-LIVE_RESOLUTION = 40  # D's decision map in the live view: 40 x 40 scores, smoothly enlarged
-# (D on 6,400 points for 80 x 80 took ~10 ms of each refresh, time the training waits for)
+GRID_DISPLAY_PX = 480  # a grid is enlarged (nearest neighbour) to about this width
 
 
 def decision_colours(values: np.ndarray) -> np.ndarray:
@@ -219,21 +216,49 @@ def layered_view(G: nn.Module, D: nn.Module, z: torch.Tensor, real: torch.Tensor
 
 
 def points_view(points: torch.Tensor | np.ndarray, lim: float, labels: Sequence[str] = (),
-                size: int = 440) -> Image.Image:
-    """Generated 2D points on a plain background; with `labels` (one per point), each is captioned."""
+                size: int = 440, real: torch.Tensor | np.ndarray | None = None) -> Image.Image:
+    """Generated 2D points (purple) over the real data (`real`, pale green), on the view's
+    square; with `labels` (one per point) each point is captioned where its caption overlaps no
+    other, and left uncaptioned (the caller says so) where none fits. Returns the picture; how
+    many labels were left out is in its `info["unlabelled"]`."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if labels and len(labels) != len(pts):
         raise ValueError(f"got {len(labels)} labels for {len(pts)} points: give one per point")
     canvas = _Canvas(size, float(lim))
     img = Image.new("RGB", (size, size), BACKGROUND_RGB)
     _draw_frame(ImageDraw.Draw(img), canvas)
+    if real is not None:
+        img = _draw_points(img, canvas, np.asarray(real, dtype=np.float64).reshape(-1, 2),
+                           REAL_PALE_RGB, 2.5)
     img = _draw_points(img, canvas, pts, FAKE_RGB, 3.5)
-    draw = ImageDraw.Draw(img)
-    if labels:
-        font = _font()
-        for (x, y), text in zip(canvas.px(pts), labels):
-            draw.text((x + 5, y - 7), str(text), fill=(40, 40, 40), font=font)
+    left_out = _place_labels(ImageDraw.Draw(img), canvas.px(pts), [str(t) for t in labels], size)
+    img.info["unlabelled"] = left_out
     return img
+
+
+def _place_labels(draw: ImageDraw.ImageDraw, xy: np.ndarray, labels: list[str],
+                  size: int) -> int:
+    """Captions beside points, each at the first of eight spots around its point where it
+    covers no caption already placed and stays inside the picture; how many found no spot."""
+    font = _font()
+    taken: list[tuple[float, float, float, float]] = []
+    left_out = 0
+    for (x, y), text in zip(xy, labels):
+        w, h = draw.textlength(text, font=font), 12
+        spots = [(x + 5, y - 13), (x + 5, y + 2), (x - 5 - w, y - 13), (x - 5 - w, y + 2),
+                 (x - w / 2, y - 18), (x - w / 2, y + 6), (x + 8, y - 6), (x - 8 - w, y - 6)]
+        for sx, sy in spots:
+            box = (sx - 1, sy, sx + w + 1, sy + h)
+            inside = box[0] >= 0 and box[1] >= 0 and box[2] <= size and box[3] <= size
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and
+                                  b[1] < box[3] for b in taken):
+                draw.rectangle(box, fill=(255, 255, 255))
+                draw.text((sx, sy), text, fill=(40, 40, 40), font=font)
+                taken.append(box)
+                break
+        else:
+            left_out += 1
+    return left_out
 
 
 def enlarge(img: Image.Image, width: int = GRID_DISPLAY_PX) -> Image.Image:
@@ -244,128 +269,42 @@ def enlarge(img: Image.Image, width: int = GRID_DISPLAY_PX) -> Image.Image:
     return img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
 
 
-def view_lim(trainer: Any) -> float:
-    """Half-width of the square shown for a 2D run: the toy set's own, else a fixed default."""
-    toy = getattr(trainer.dataset, "toy", None) if trainer.is_2d else None
-    return float(toy.lim) if toy is not None else 2.0
+def draw_view(view: ViewFrame, real: np.ndarray | None = None,
+              layers: Iterable[str] = LAYERS, size: int = 440) -> Image.Image:
+    """A live frame's picture: the layered 2D view (with `real` (M, 2) points, when given) or
+    the fixed-noise grid enlarged by a whole factor (nearest neighbour, as the browser does)."""
+    if view.kind == "images":
+        images = torch.from_numpy(view.grid.astype(np.float32)) / 127.5 - 1.0
+        img = grid(images, nrow=8)
+        return enlarge(img.convert("L") if view.grid.shape[1] == 1 else img, size)
+    data = Layered(view.lim, view.heat.astype(np.float64) / 255.0,
+                   u16_to_points(view.fake, view.lim),
+                   view.moves.astype(np.float64) * view.move_scale,
+                   np.zeros((0, 2)) if real is None else np.asarray(real, dtype=np.float64))
+    return draw_layered(data, layers, size)
 
 
-@torch.no_grad()
-def _real_points(trainer: Any, n: int) -> torch.Tensor:
-    # A fixed generator: the same real points every refresh, so only the model's layers move.
-    x, _ = trainer.dataset.real_sample(n, torch.Generator().manual_seed(0))
-    return x.cpu()
-
-
-def trainer_view(trainer: Any, layers: Iterable[str] = LAYERS, size: int = 440) -> Image.Image:
-    """The layered 2D view of a running 2D `Trainer` (fixed noise for the generated points)."""
-    return draw_progress(progress_numbers(trainer, layers), layers, size)
-
-
-def progress_numbers(trainer: Any, layers: Iterable[str] = LAYERS) -> Layered | torch.Tensor:
-    """What the progress picture shows, computed from the models (call with the trainer quiet):
-    a 2D run's `Layered` numbers, else G's fixed-noise samples (N, C, H, W) on the CPU."""
-    return progress_job(trainer, layers).run()
-
-
-@dataclass
-class ProgressJob:
-    """`progress_numbers` taken apart: the inputs, read from a trainer, and `run()` to compute."""
-    G: nn.Module  # the network sampled from (the EMA of G when on)
-    D: nn.Module | None  # 2D runs only
-    z: torch.Tensor
-    labels: torch.Tensor | None
-    real: torch.Tensor | None  # 2D runs only, as the rest below
-    lim: float = 0.0
-    loss: str = ""
-    layers: tuple[str, ...] = ()
-    lock: Any = contextlib.nullcontext()  # held while computing (the models may be shared)
-
-    def run(self) -> Layered | torch.Tensor:
-        with self.lock:
-            if self.D is None:
-                return run_generator(self.G, self.z, self.labels, self.z.device, len(self.z))
-            return layered_numbers(self.G, self.D, self.z, self.real, self.lim, self.loss,
-                                   self.layers, LIVE_RESOLUTION)
-
-
-def progress_job(trainer: Any, layers: Iterable[str] = LAYERS,
-                 copies: "ModelCopies | None" = None) -> ProgressJob:
-    """The job of computing the progress picture's numbers (call with the trainer quiet). With
-    `copies`, the job runs on them, so it can run later while the trainer goes on."""
-    G, D = trainer.sampler(), trainer.D if trainer.is_2d else None
-    lock: Any = contextlib.nullcontext()
-    if copies is not None:
-        G, D = copies.take(G, D)
-        lock = copies.lock
-    if D is None:
-        return ProgressJob(G, None, trainer.fixed_noise, trainer.fixed_labels, None, lock=lock)
-    pack = int(getattr(D, "pack", 1))
-    n = min(len(trainer.fixed_noise), FAKE_POINTS)
-    n -= n % pack
-    return ProgressJob(G, D, trainer.fixed_noise[:n], None, _real_points(trainer, REAL_POINTS),
-                       view_lim(trainer), trainer.config.train.loss,
-                       tuple(_check_layers(layers)), lock)
-
-
-class ModelCopies:
-    """Private copies of a trainer's G (and D) for computing its progress picture beside the
-    training: `take` copies the current weights in (~0.2 ms, under the trainer's lock), the
-    picture's numbers are then computed on the copies, outside that lock, while the next steps
-    run. Computed in place, they cost the training thread 7-10 ms a view (~2 % of its time at
-    two views a second). `lock` is held while copying and computing, so a second view taken
-    meanwhile waits rather than changing weights mid-picture."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self._models: list[nn.Module] = []
-        self._tensors: list[torch.Tensor] = []
-        self._shapes: list[tuple[Any, ...]] = []
-
-    def take(self, G: nn.Module, D: nn.Module | None) -> tuple[nn.Module, nn.Module | None]:
-        """Copies of `G` and `D` (D may be None) holding their current weights and buffers."""
-        sources = [m for m in (G, D) if m is not None]
-        tensors = [t for m in sources for t in m.state_dict().values()]
-        shapes = [(type(m), len(sources)) for m in sources] + [
-            (t.shape, t.dtype, t.device) for t in tensors]
-        with self.lock:
-            if shapes != self._shapes:  # first use, or another model: copy the modules
-                self._models = [copy.deepcopy(m).requires_grad_(False) for m in sources]
-                for p in (p for m in self._models for p in m.parameters()):
-                    p.grad = None
-                self._tensors = [t for m in self._models for t in m.state_dict().values()]
-                self._shapes = shapes
-            else:
-                with torch.no_grad():
-                    torch._foreach_copy_(self._tensors, tensors)
-            return self._models[0], (self._models[1] if D is not None else None)
-
-
-def draw_progress(numbers: Layered | torch.Tensor, layers: Iterable[str] = LAYERS,
-                  size: int = 440) -> Image.Image:
-    """The progress picture from `progress_numbers`: the layered view, or the enlarged grid."""
-    if isinstance(numbers, Layered):
-        return draw_layered(numbers, layers, size)
-    img = grid(numbers, nrow=8)
-    # Greyscale images as a one-channel picture: a third of the pixels to encode and send.
-    return enlarge(img.convert("L") if numbers.shape[1] == 1 else img)
-
-
-def progress_image(trainer: Any, layers: Iterable[str] = LAYERS) -> Image.Image:
-    """What training looks like now: the layered view (2D) or the enlarged fixed-noise grid."""
-    return draw_progress(progress_numbers(trainer, layers), layers)
+def timelapse_gif(frames: Sequence[ViewFrame], real: np.ndarray | None = None,
+                  size: int = 440, duration_ms: int = 120) -> bytes:
+    """A looping GIF of a run's timelapse frames, each captioned with its step."""
+    if not frames:
+        raise ValueError("no timelapse yet: train for a few steps first")
+    return gif([caption(draw_view(f, real, size=size), f"step {f.step:,}") for f in frames],
+               duration_ms=duration_ms)
 
 
 def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.55,
             size: int = 280) -> Image.Image:
-    """`heat` (H, W) in [0, 1] drawn in red-yellow over a grey copy of `image`, `size` px square."""
+    """`heat` (H, W) in [0, 1] drawn in red over a grey copy of `image`, `size` px square: the
+    more salient a pixel, the more opaque its red."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha={alpha!r} is out of range: allowed [0, 1]")
     h = np.clip(np.asarray(heat, dtype=np.float64), 0.0, 1.0)
     if h.ndim != 2 or h.size == 0 or not np.isfinite(h).all():
         raise ValueError(f"heat must be a finite, non-empty (H, W) array, got shape {h.shape}")
     base = image.convert("L").convert("RGB").resize((size, size), Image.Resampling.NEAREST)
-    rgb = np.stack([np.full_like(h, 255.0), 255.0 * h, np.zeros_like(h)], axis=-1)
+    rgb = np.stack([np.full_like(h, 230.0), np.full_like(h, 20.0), np.full_like(h, 20.0)],
+                   axis=-1)
     colour = Image.fromarray((rgb + 0.5).astype(np.uint8), "RGB").resize(
         (size, size), Image.Resampling.NEAREST)
     weight = Image.fromarray((h * alpha * 255 + 0.5).astype(np.uint8), "L").resize(

@@ -17,6 +17,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 MAX_SHOWN = 60  # characters of a bad value quoted back in an error message
 MAX_SEED = 2**63 - 1
 
@@ -38,7 +40,7 @@ def short_repr(value: Any, limit: int = MAX_SHOWN) -> str:
     was typed (a megabyte of text, control characters: repr escapes those)."""
     try:
         text = repr(value)
-    except ValueError:  # an int of more than 4,300 digits cannot even be printed
+    except (ValueError, RecursionError):  # an int of over 4,300 digits; JSON nested too deep
         text = f"<a {type(value).__name__} too long to show>"
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
@@ -69,7 +71,9 @@ class Setting:
 
     def range_text(self) -> str:
         lb, rb = ("(" if self.lo_open else "["), (")" if self.hi_open else "]")
-        return f"{lb}{_num(self.lo)}, {_num(self.hi)}{rb}"
+        def bound(v: Any) -> str:
+            return f"{v:g}" if isinstance(v, float) else str(v)
+        return f"{lb}{bound(self.lo)}, {bound(self.hi)}{rb}"
 
     def check(self, value: Any) -> Any:
         """`value` normalised to this setting's type; a SettingError if it does not fit."""
@@ -80,7 +84,7 @@ class Setting:
         if self.kind == "int":
             return self._number(value, int)
         if self.kind == "bool":
-            if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy's bool too
+            if isinstance(value, (bool, np.bool_)):  # numpy's bool too
                 return bool(value)
             return self._refuse(value, "must be true or false")
         if self.kind == "choice":

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
+from . import settings
 from .config import RunConfig, TrainConfig, short_repr
 from .data import Dataset, load_dataset
 from .device import pick_device
@@ -28,8 +29,7 @@ WHICH = ("both", "d", "g")
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
 FIXED_POINTS = 1000  # 2D data: points in the progress scatter
 # Live edits allowed on a running model; the rest (seed, device, model shape, data) need a new run.
-LIVE_FIELDS = ("loss", "g_lr", "d_lr", "g_optimizer", "d_optimizer", "beta1", "beta2",
-               "batch_size", "d_steps", "g_steps", "gp_lambda", "ema_decay", "steps")
+LIVE_FIELDS = settings.LIVE_FIELDS
 
 
 @dataclass
@@ -111,6 +111,7 @@ class Trainer:
         self.diverged = False
         self._good: dict[str, torch.Tensor] | None = None  # last finite state
         self._good_step = 0
+        self.undo: list[dict[str, Any]] = []  # the values each live edit replaced, oldest first
 
     # ----------------------------------------------------------------- properties
     @property
@@ -142,16 +143,13 @@ class Trainer:
         (a new kind starts with fresh state). Raises ValueError for a bad value or a field
         that cannot change on a running model (seed, device, architecture, data).
         """
-        frozen = sorted(set(changes) - set(LIVE_FIELDS))
-        if frozen:
-            raise ValueError(f"{', '.join(frozen)} cannot change on a running model: "
-                             "press Reset (or start a new run) to use a new value")
         old = self.tc
-        new = dataclasses.replace(old, **changes)  # validates every field
-        config = dataclasses.replace(self.config, train=new)  # validates batch vs pack
-        changed = {k: v for k, v in changes.items() if getattr(old, k) != v}
+        config = self.check_update(**changes)
+        new = config.train
+        changed = {k: getattr(new, k) for k in changes if getattr(old, k) != getattr(new, k)}
         if not changed:
             return {}
+        self.undo.append({k: getattr(old, k) for k in changed})
         self.config = config
         for who, opt_name, lr_name in (("g", "g_optimizer", "g_lr"), ("d", "d_optimizer", "d_lr")):
             if opt_name in changed:
@@ -171,6 +169,16 @@ class Trainer:
                 self.ema.decay = new.ema_decay
         self.changes.append((self.step_count, changed))
         return changed
+
+    def check_update(self, **changes: Any) -> RunConfig:
+        """The config `update(**changes)` would give (every value checked), changing nothing."""
+        frozen = sorted(set(changes) - set(LIVE_FIELDS))
+        if frozen:
+            raise settings.SettingError(frozen[0], f"{', '.join(frozen)} cannot change on a "
+                                        "running model: press Reset (or start a new run) to "
+                                        "use a new value")
+        new = dataclasses.replace(self.tc, **changes)  # validates and normalises every field
+        return dataclasses.replace(self.config, train=new)  # validates batch vs pack
 
     # ----------------------------------------------------------------- the game
     def _noise(self, n: int) -> torch.Tensor:
@@ -309,6 +317,25 @@ class Trainer:
         self.history.append(record)
         return record
 
+    # ----------------------------------------------------------------- explaining a step
+    @torch.no_grad()
+    def probe(self, n: int = 256) -> tuple[float, float]:
+        """(mean D(x), mean D(G(z))) on a fixed probe batch: up to n held-out reals (always the
+        same ones) and G (not its EMA) on the first n fixed noise vectors, both in eval mode.
+
+        Scored before and after a single step, it shows what that step did ("D step: D(x)
+        0.61 -> 0.64"). It draws from a generator of its own, never from the run's streams.
+        """
+        from .judge import scores  # the judge imports sample, as this module does
+
+        real, y_real = self.dataset.real_sample(n, torch.Generator().manual_seed(1))
+        z = self.fixed_noise[:n]
+        y_fake = None if self.fixed_labels is None else self.fixed_labels[:n]
+        fake = run_generator(self.G, z, y_fake, self.device, len(z))
+        d_real = scores(self.D, real, None if y_real is None else y_real.cpu())
+        d_fake = scores(self.D, fake, None if y_fake is None else y_fake.cpu())
+        return float(d_real.mean()), float(d_fake.mean())
+
     # ----------------------------------------------------------------- sampling helpers
     def sampler(self) -> nn.Module:
         """The network to sample from: the EMA of G when on, else G itself."""
@@ -344,7 +371,9 @@ class Trainer:
         return {k: v.detach().to("cpu").contiguous() for k, v in out.items()}
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Inverse of `state_tensors`. Raises KeyError/ValueError naming a missing or bad tensor."""
+        """Inverse of `state_tensors`. Raises KeyError/ValueError naming a missing or bad tensor.
+        Timelapse tensors (a checkpoint's `timelapse.*`) are not part of the state: ignored."""
+        tensors = {k: v for k, v in tensors.items() if not k.startswith("timelapse.")}
         expected = set(self.state_tensors_keys())
         missing = sorted(k for k in expected if k not in tensors)
         if missing:
@@ -366,7 +395,8 @@ class Trainer:
             else:
                 opt.state.clear()
         self.data_gen.set_state(tensors["rng.data"].clone())
-        self.noise_gen.set_state(tensors["rng.noise"].clone())
+        if "rng.noise" in tensors:  # absent: saved on another kind of device (it restarts)
+            self.noise_gen.set_state(tensors["rng.noise"].clone())
         self.fixed_noise = tensors["fixed_noise"].to(self.device).clone()
         if "fixed_labels" in tensors:
             self.fixed_labels = tensors["fixed_labels"].to(self.device).clone()
@@ -376,7 +406,7 @@ class Trainer:
         keys = [f"G.{k}" for k in self.G.state_dict()] + [f"D.{k}" for k in self.D.state_dict()]
         if self.ema is not None:
             keys += [f"EMA.{k}" for k in self.ema.shadow.state_dict()]
-        return keys + ["rng.data", "rng.noise", "fixed_noise"]
+        return keys + ["rng.data", "fixed_noise"]
 
 
 def _load_module(module: nn.Module, prefix: str, tensors: dict[str, torch.Tensor]) -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 from app_server import START_TIMEOUT_S, AppServer, make_checkpoints
 
 LIMITS = {"GP_MAX_STEPS": "10000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
-          "GP_MAX_UPLOAD_MB": "2", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "64"}
+          "GP_MAX_UPLOAD_MB": "2", "GP_MAX_IMAGES": "64", "GP_QUEUE_SIZE": "64",
+          "GP_MAX_SESSIONS": "40"}
 OPAQUE = ("upstream Gradio app has raised an exception", "Traceback", "Error(", "object at 0x")
 
 AUTH = ("alice", "s3cret:with-colon")  # GP_AUTH splits at the first colon only

@@ -7,6 +7,7 @@ never run: their payload would create a marker file, which must never appear. Pa
 """
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -34,6 +35,7 @@ from playground.images import ImageError, image_to_tensor, load_image_folder, op
 from playground.presets import get_preset
 from playground.sample import parse_seeds
 from playground.train import Trainer
+from playground.ui.sketch import PREFIX
 
 NAN, INF = float("nan"), float("inf")
 
@@ -240,8 +242,13 @@ HYPER = [  # (config changes, what the message must say)
     ({"loss": "\x00\x1b[31mred\u202e"}, r"loss='\\x00\\x1b\[31mred\\u202e' is not one of"),
 ]
 HYPER_API_ONLY = [  # over this server's hosting limits (the core alone allows them)
-    ({"batch_size": 600}, r"batch_size=600 is over this server's limit of 512.*GP_MAX_BATCH"),
-    ({"steps": 20000}, r"steps=20000 is over this server's limit of 10000.*GP_MAX_STEPS"),
+    ({"batch_size": 600}, r"Batch size: batch_size=600 is over this server's limit of 512.*"
+                          r"GP_MAX_BATCH"),
+    ({"steps": 20000}, r"Step target: steps=20000 is over this server's limit of 10,000.*"
+                       r"GP_MAX_STEPS"),
+    ({"steps": 1e308}, r"steps=1e\+308 is over this server's limit"),  # no 309-digit number
+    ({"batch_size": 512, "d_steps": 100, "g_width": 512, "d_width": 512},
+     r"one training step would take about [0-9,]+ GFLOP.*GP_MAX_STEP_GFLOP"),
     ({"g_width": 600}, r"g_width=600 .*GP_MAX_WIDTH"),
     ({"g_width": 512, "g_depth": 8}, r"parameters .*over this server's limit .*GP_MAX_PARAMS"),
     ({"dataset": "images", "path": "/usr/share"}, r"path cannot be set over the API"),
@@ -280,7 +287,14 @@ def test_api_refuses_bad_step_requests(client):
     # The form's live edits: NaN, infinity, a closed interval's end, over a hosting limit.
     refused(client, r"g_lr=nan is out of range", g_lr=NAN, api_name="/edit")
     refused(client, r"d_lr=inf is out of range", d_lr=INF, api_name="/edit")
-    refused(client, r"greater than maximum value 0.9999", beta2=1.0, api_name="/edit")
+    refused(client, r"Adam beta2: beta2=1.0 is out of range: allowed \[0, 1\)", beta2=1.0,
+            api_name="/edit")
+    refused(client, r"G learning rate: g_lr='fast' must be a number", g_lr="fast",
+            api_name="/edit")
+    refused(client, r"Measure every N steps: nan must be a whole number", NAN,
+            api_name="/measure_every")
+    refused(client, r"Measure every N steps: 'ten' must be a whole number", "ten",
+            api_name="/measure_every")
     refused(client, r"GP_MAX_STEPS", steps=100_000, api_name="/edit")
     # The Train button's form: every field is checked on the server too.
     refused(client, r"g_lr=-1(\.0)? is out of range|minimum", dataset="ring8", g_lr=-1.0,
@@ -319,14 +333,19 @@ def test_api_refuses_bad_seeds_and_sampling_settings(client):
     refused(client, r"1000|maximum|GP_MAX_IMAGES", 1000, api_name="/random_seeds")
     refused(client, r"not in the list of choices", model="../../etc/passwd", seeds="0",
             api_name="/sample_grid")
-    refused(client, r"truncation|maximum|minimum", model="tiny-mnist", seeds="0", truncation=2.0,
+    refused(client, r"Truncation ψ: 2.0 is out of range: allowed \(0, 1\]", model="tiny-mnist",
+            seeds="0", truncation=2.0,
             api_name="/sample_grid")
     refused(client, r"truncation|nan|number", model="tiny-mnist", seeds="0", truncation=NAN,
             api_name="/sample_grid")
     refused(client, r"frames|maximum", model="tiny-mnist", seed_a=0, seed_b=1, frames=1000,
             api_name="/interpolate")
-    refused(client, r"less than minimum value 0", model="tiny-mnist", seed_a=-1, seed_b=1,
-            api_name="/interpolate")
+    refused(client, r"Seed A: -1 must be a whole number, 0 or more", model="tiny-mnist",
+            seed_a=-1, seed_b=1, api_name="/interpolate")
+    refused(client, r"Seed B: nan must be a whole number, 0 or more", model="tiny-mnist",
+            seed_a=0, seed_b=NAN, api_name="/interpolate")
+    refused(client, r"How many random seeds: 'x' must be a whole number", "x",
+            api_name="/random_seeds")
     refused(client, r"not in the list of choices", model="tiny-mnist", mode="zigzag",
             api_name="/interpolate")
     refused(client, r"GP_MAX_IMAGES|maximum", model="tiny-mnist", count=10**6,
@@ -345,7 +364,7 @@ CHECKPOINTS = [("pickle", r"not a safetensors checkpoint"),
                ("version", r"format version '99'; this version of GAN Playground reads version 1"),
                ("arch", r"does not fit its model|holds tensors this model does not have"),
                ("shape", r"has shape \(\d+, \d+\), the model needs"),
-               ("config", r"unreadable metadata: loss='nope' is not one of")]
+               ("config", r"unreadable metadata: .*loss='nope' is not one of")]
 
 
 @pytest.mark.parametrize("name, pattern", CHECKPOINTS, ids=[c[0] for c in CHECKPOINTS])
@@ -366,7 +385,7 @@ def test_api_refuses_bad_checkpoints_and_never_unpickles(client, files):
             assert not any(ord(ch) < 32 for ch in message), repr(message)
     assert not files["marker"].exists(), "an uploaded pickle was loaded"
     out = client.predict(checkpoint=handle_file(str(files["good"])), api_name="/load_checkpoint")
-    assert "step 2" in out[1]
+    assert "step 2" in out[0]
     still_serving(client)
 
 
@@ -404,13 +423,16 @@ def test_api_refuses_bad_images_without_decoding_them(client, server, files):
     for name, pattern in BAD_IMAGES:
         refused(client, pattern, model="tiny-mnist", value=handle_file(str(files[name])),
                 api_name="/score_image")
-        sketch = {"background": None, "layers": [], "composite": handle_file(str(files[name]))}
-        refused(client, pattern, model="tiny-mnist", value=sketch, api_name="/score_sketch")
+        drawing = PREFIX + base64.b64encode(files[name].read_bytes()).decode()
+        refused(client, pattern, model="tiny-mnist", value=drawing, api_name="/score_sketch")
+    refused(client, r"must be a PNG image sent as a data: URL", model="tiny-mnist",
+            value={"layers": [handle_file(str(files["big-png"]))] * 16}, api_name="/score_sketch")
     # 81 megapixels decoded as RGB would be 243 MB: the header check refused it first.
     assert _rss_mb(server.proc.pid) - before < 150
     for name in GOOD_IMAGES:
-        verdict, saliency = client.predict(model="tiny-mnist", value=handle_file(str(files[name])),
-                                           api_name="/score_image")
+        verdict, saliency, _ = client.predict(model="tiny-mnist",
+                                              value=handle_file(str(files[name])),
+                                              api_name="/score_image")
         scores = {c["label"]: c["confidence"] for c in verdict["confidences"]}
         assert 0 <= scores["looks real"] <= 1, name
     still_serving(client)
@@ -450,7 +472,7 @@ def test_api_refuses_bad_zips_and_takes_a_zip_with_unsafe_names(client, files):
     refused(client, r"needs your images: upload a .zip", api_name="/reset", **form)
     view = client.predict(images_zip=handle_file(str(files["traversal"])), api_name="/reset",
                           **form)
-    assert "Reset" in view[1]  # the unsafe members were skipped, the rest became a run
+    assert "Reset" in view[0]  # the unsafe members were skipped, the rest became a run
     assert not Path("/abs/escaped.png").exists()
     still_serving(client)
 

@@ -1,6 +1,7 @@
-"""Unit tests for the app's gradio-free parts: hosting limits, sessions, timelapse, pictures, form."""
+"""Unit tests for the app's parts below the page: hosting limits, sessions, pictures, form."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import time
@@ -14,7 +15,8 @@ from playground import charts, plots
 from playground.presets import PRESETS
 from playground.train import Trainer
 from playground.ui.limits import Limits, LimitError
-from playground.ui.session import Registry, Session, Timelapse
+from playground.live import LiveRun, Slots
+from playground.ui.session import Registry
 
 TINY_RING = PRESETS["ring8"].replace(g_width=16, d_width=16, batch_size=32, device="cpu")
 
@@ -67,66 +69,106 @@ def test_registry_finds_the_same_session_by_hash_and_frees_it_on_release(ring_tr
     assert registry.get(a, "other-hash") is a  # gr.State wins over the hash
     b = registry.get(None, "hash-b")
     assert b is not a and len(registry) == 2
-    a.set_trainer(ring_trainer)
+    assert registry.by_token(a.token) is a and registry.by_token("nope") is None
+    run = LiveRun(ring_trainer, "run-a", "ring8", Slots(1))
+    a.set_run(run)
     registry.release("hash-a")
-    assert a.closed and a.trainer is None and a.stop.is_set()
+    assert a.closed and a.trainer is None and run.closed
     assert registry.get(None, "hash-a") is not a  # a closed tab's session is never reused
+    assert registry.by_token(a.token) is None
 
 
 def test_registry_sweeps_idle_sessions_but_not_training_ones():
     registry = Registry()
     idle, busy = registry.get(None, "idle"), registry.get(None, "busy")
-    busy.begin_loop()
-    idle.last_used = busy.last_used = time.monotonic() - 100
-    registry.sweep(ttl_s=50)
-    assert idle.closed and not busy.closed
+    run = LiveRun(Trainer(TINY_RING.replace(steps=100_000)), "busy-run", "ring8", Slots(1))
+    busy.set_run(run)
+    run.start()
+    try:
+        idle.last_used = busy.last_used = time.monotonic() - 100
+        registry.sweep(ttl_s=50)
+        assert idle.closed and not busy.closed
+    finally:
+        run.close()
 
 
-def test_a_new_loop_makes_the_old_one_stop():
-    session = Session("s")
-    first = session.begin_loop()
-    assert session.should_continue(first)
-    second = session.begin_loop()
-    assert not session.should_continue(first) and session.should_continue(second)
-    session.stop.set()
-    assert not session.should_continue(second)
-
-
-def test_timelapse_thins_frames_to_cover_the_whole_run():
-    lapse = Timelapse()
-    for step in range(1, 1001):
-        lapse.offer(step, lambda: Image.new("RGB", (8, 8), (step % 256, 0, 0)))
-    steps = [s for s, _ in lapse.frames]
-    assert len(steps) <= 120 and steps[0] == 1 and steps[-1] > 900  # first to (nearly) last
-    data = lapse.gif(lambda img, s: plots.caption(img, f"step {s}"))
-    gif = Image.open(io.BytesIO(data))
-    assert gif.format == "GIF" and gif.n_frames > 50
-
-
-def test_timelapse_without_frames_is_a_clear_error():
-    with pytest.raises(ValueError, match="no timelapse yet"):
-        Timelapse().gif()
+def test_sessions_over_the_cap_close_the_one_idle_the_longest_saving_it_first():
+    saved = []
+    registry = Registry()
+    registry.max_runs = 2
+    registry.on_close = lambda s: saved.append(s.id)
+    sessions = [registry.get(None, f"s{i}") for i in range(3)]
+    for i, session in enumerate(sessions[:2]):
+        session.set_run(LiveRun(Trainer(TINY_RING), f"r{i}", "ring8", Slots(1)))
+    sessions[0].last_used -= 100  # idle the longest
+    registry.make_room(sessions[2])
+    assert sessions[0].closed and saved == ["s0"] and not sessions[1].closed
+    sessions[2].set_run(LiveRun(Trainer(TINY_RING), "r2", "ring8", Slots(1)))
+    for session in sessions[1:]:
+        session.run.state = "training"  # as if both trained: no room, and nothing is closed
+    newcomer = registry.get(None, "s3")
+    with pytest.raises(ValueError, match="GP_MAX_SESSIONS"):
+        registry.make_room(newcomer)
+    assert not any(s.closed for s in sessions[1:])
 
 
 # ----------------------------------------------------------------------------- pictures
-def test_layered_view_draws_each_layer_only_when_asked(ring_trainer):
-    pictures = {name: np.asarray(plots.trainer_view(ring_trainer, (name,), size=200))
+def _ring_view(trainer):
+    from playground.frames import real_points, view_job
+
+    return view_job(trainer).run(), real_points(trainer).numpy()
+
+
+def test_draw_view_draws_each_layer_only_when_asked(ring_trainer):
+    view, real = _ring_view(ring_trainer)
+    pictures = {name: np.asarray(plots.draw_view(view, real, (name,), size=200))
                 for name in plots.LAYERS}
-    empty = np.asarray(plots.trainer_view(ring_trainer, (), size=200))
+    empty = np.asarray(plots.draw_view(view, real, (), size=200))
     for name, pic in pictures.items():
         assert pic.shape == (200, 200, 3)
         assert (pic != empty).any(), f"layer {name} drew nothing"
     heat = pictures["heatmap"].reshape(-1, 3)
     assert len(np.unique(heat, axis=0)) > 50  # a smooth map, not a flat background
     with pytest.raises(ValueError, match="unknown layer"):
-        plots.trainer_view(ring_trainer, ("stars",))
+        plots.draw_view(view, real, ("stars",))
 
 
-def test_progress_image_is_a_grid_for_images():
-    config = PRESETS["mnist-mlp"].replace(g_width=8, d_width=8, batch_size=8, device="cpu")
-    trainer = Trainer(config)
-    img = plots.progress_image(trainer)
-    assert img.width >= 400 and img.width == img.height  # 8x8 tiles of 28 px, enlarged
+def test_draw_view_of_images_is_the_pixel_exact_grid():
+    from playground.frames import view_job
+
+    config = PRESETS["mnist-dcgan"].replace(g_width=8, d_width=8, batch_size=8, device="cpu")
+    view = view_job(Trainer(config)).run()
+    img = plots.draw_view(view)
+    assert img.mode == "L" and img.width >= 400 and img.width == img.height  # 8 x 8 tiles
+    scale = img.width // (8 * 30 + 2)
+    tile = np.asarray(img)[2 * scale:(2 + 28) * scale:scale, 2 * scale:(2 + 28) * scale:scale]
+    assert np.array_equal(tile, view.grid[0, 0])  # nearest neighbour: every pixel as sent
+
+
+def test_timelapse_gif_covers_the_frames_with_their_steps(ring_trainer):
+    from playground.live import Timelapse
+
+    view, real = _ring_view(ring_trainer)
+    lapse = Timelapse()
+    for step in range(1, 1001):
+        lapse.offer(dataclasses.replace(view, step=step))
+    steps = [f.step for f in lapse.frames]
+    assert len(steps) <= 120 and steps[0] == 1 and steps[-1] > 900  # first to (nearly) last
+    gif = Image.open(io.BytesIO(plots.timelapse_gif(lapse.frames[:5], real)))
+    assert gif.format == "GIF" and gif.n_frames == 5 and gif.width == 440
+    with pytest.raises(ValueError, match="no timelapse yet"):
+        plots.timelapse_gif([], real)
+
+
+def test_sample_points_draw_the_real_data_under_and_leave_out_overlapping_labels():
+    real = np.array([[0.5, 0.5]] * 20)
+    bare = np.asarray(plots.points_view(np.zeros((3, 2)), 1.5, size=200))
+    under = np.asarray(plots.points_view(np.zeros((3, 2)), 1.5, size=200, real=real))
+    assert (under != bare).any()  # the real points are drawn
+    crowded = plots.points_view(np.zeros((40, 2)), 1.5, [str(i) for i in range(40)], size=200)
+    assert 0 < crowded.info["unlabelled"] < 40  # some fit around the point, the rest are left out
+    apart = plots.points_view(np.array([[-1.0, -1.0], [1.0, 1.0]]), 1.5, ["a", "b"], size=200)
+    assert apart.info["unlabelled"] == 0
 
 
 def test_curve_rows_thin_long_histories_and_keep_gaps(ring_trainer):
@@ -218,13 +260,26 @@ def test_overlay_marks_salient_pixels_in_red():
     assert out[12, 12, 0] > 100 and out[0, 0, 0] == 0
 
 
-def test_sketch_becomes_white_ink_on_black():
-    from playground.ui.discriminator_tab import sketch_to_image
+def test_a_drawing_is_a_small_png_checked_before_it_is_decoded():
+    import base64
 
-    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
-    canvas.paste((0, 0, 0, 255), (100, 50, 180, 230))  # a black stroke
-    img = sketch_to_image({"composite": canvas, "background": None, "layers": []})
+    import gradio as gr
+
+    from playground.ui.sketch import PREFIX, sketch_image
+
+    pad = Image.new("RGB", (280, 280), "black")
+    pad.paste((255, 255, 255), (120, 40, 160, 240))
+    buf = io.BytesIO()
+    pad.save(buf, format="PNG")
+    img = sketch_image(PREFIX + base64.b64encode(buf.getvalue()).decode())
     assert img.mode == "L" and img.getpixel((140, 140)) == 255 and img.getpixel((5, 5)) == 0
+    huge = io.BytesIO()
+    Image.new("1", (3000, 3000)).save(huge, format="PNG")
+    for bad, pattern in (("", "Draw something"), ("data:text/html,<b>", "PNG image"),
+                         (PREFIX + "%%%", "not valid base64"),
+                         (PREFIX + base64.b64encode(huge.getvalue()).decode(), "at most 1024")):
+        with pytest.raises(gr.Error, match=pattern):
+            sketch_image(bad)
 
 
 def test_form_values_round_trip_through_config_from_form():
@@ -235,8 +290,20 @@ def test_form_values_round_trip_through_config_from_form():
         assert config_from_form(values) == config, name
     values = dict(zip(FIELDS, form_values(PRESETS["ring8"])))
     values["g_lr"] = -1.0
-    with pytest.raises(ValueError, match="g_lr"):
+    with pytest.raises(ValueError, match="G learning rate: g_lr"):
         config_from_form(values)
+    values = dict(zip(FIELDS, form_values(PRESETS["mnist-dcgan"])), beta1=0)  # as a form sends it
+    assert config_from_form(values).train.beta1 == 0.0 and isinstance(
+        config_from_form(values).train.beta1, float)
+    for name, value in (("steps", 12.5), ("batch_size", "")):
+        values = dict(zip(FIELDS, form_values(PRESETS["ring8"])), **{name: value})
+        with pytest.raises(ValueError) as info:
+            config_from_form(values)
+        assert info.value.field == name
+    values = dict(zip(FIELDS, form_values(PRESETS["ring8"])), batch_size=5000)
+    with pytest.raises(LimitError, match=r"Batch size: batch_size=5000 is over this server's "
+                       r"limit of 1,024"):  # the tighter bound, not the config's own 4096
+        config_from_form(values, limits=Limits())
     values = dict(zip(FIELDS, form_values(PRESETS["ring8"])), dataset="images")
     with pytest.raises(ValueError, match="upload a .zip"):
         config_from_form(values)
@@ -274,49 +341,25 @@ def test_every_setting_control_has_a_one_line_info():
 
 
 @pytest.mark.parametrize("preset", ["ring8", "mnist-cgan"])
-def test_progress_jobs_on_model_copies_match_the_live_models_and_ignore_later_steps(preset):
+def test_views_on_model_copies_match_the_live_models_and_ignore_later_steps(preset):
+    from playground.frames import ModelCopies, view_job
+
     overrides = {"spectral_norm": True} if preset == "ring8" else {}  # a parametrized D to copy
     trainer = Trainer(PRESETS[preset].replace(g_width=8, d_width=8, batch_size=16, device="cpu",
                                               **overrides))
-    copies = plots.ModelCopies()
+    copies = ModelCopies()
     trainer.step(2)
-    job = plots.progress_job(trainer, plots.LAYERS, copies)
-    direct = plots.progress_numbers(trainer)
+    job = view_job(trainer, copies)
+    direct = view_job(trainer).run()
     ran = job.run()
-    if isinstance(direct, plots.Layered):
-        for name in ("scores", "points", "moves", "real"):
-            np.testing.assert_array_equal(getattr(ran, name), getattr(direct, name))
-    else:
-        assert torch.equal(ran, direct)
+    for name in ("fake", "moves", "heat", "fake_scores", "grid", "scores"):
+        a, b = getattr(ran, name), getattr(direct, name)
+        assert (a is None and b is None) or np.array_equal(a, b), name
     trainer.step(3)  # a new job takes the new weights into the same copies
-    again = plots.progress_job(trainer, plots.LAYERS, copies).run()
-    changed = plots.progress_numbers(trainer)
-    first, second = (x.points if isinstance(x, plots.Layered) else x for x in (ran, again))
-    assert not np.array_equal(np.asarray(first), np.asarray(second))
-    assert np.array_equal(np.asarray(second), np.asarray(
-        changed.points if isinstance(changed, plots.Layered) else changed))
+    again = view_job(trainer, copies).run()
+    changed = view_job(trainer).run()
+    key = "fake" if trainer.is_2d else "grid"
+    assert not np.array_equal(getattr(ran, key), getattr(again, key))
+    assert np.array_equal(getattr(again, key), getattr(changed, key))
     assert all(p.grad is None and not p.requires_grad for m in copies._models
                for p in m.parameters())
-
-
-def test_view_files_jpeg_colour_pictures_and_keep_the_rest_lossless(tmp_path):
-    from playground.ui.train_tab import view_file
-
-    rng = np.random.default_rng(0)
-    smooth = np.clip(np.add.outer(np.arange(200), np.arange(200))[:, :, None] * [0.5, 0.3, 0.2]
-                     + rng.normal(0, 2, (200, 200, 3)), 0, 255).astype(np.uint8)
-    colour, grey = Image.fromarray(smooth, "RGB"), Image.fromarray(smooth[:, :, 0], "L")
-    picture = view_file(colour, tmp_path, "picture")
-    assert picture.endswith(".jpg")
-    back = np.asarray(Image.open(picture).convert("RGB"), dtype=np.int16)
-    assert np.abs(back - smooth).mean() < 2.0  # quality 95, no chroma subsampling
-    for image, kind in ((grey, "picture"), (colour, "losses")):
-        path = view_file(image, tmp_path, kind)
-        assert path.endswith(".png")
-        assert np.array_equal(np.asarray(Image.open(path)), np.asarray(image))
-    assert view_file(None, tmp_path, "picture") is None
-
-
-def test_greyscale_progress_grids_are_one_channel_pictures():
-    config = PRESETS["mnist-dcgan"].replace(batch_size=8, device="cpu")
-    assert plots.progress_image(Trainer(config)).mode == "L"

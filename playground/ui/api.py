@@ -1,44 +1,48 @@
 """Plain-JSON API endpoints for scripts: start a run from a preset and advance it step by step.
 
-The tabs' own events are API endpoints too (/train streams the whole view, /sample_grid returns
-an image, ...); these two return plain numbers, which suits a script or a notebook better:
+The tabs' own events are API endpoints too (/train streams a summary while it trains,
+/sample_grid returns an image, ...); these two return plain numbers, which suits a script or a
+notebook better:
 
     client.predict("ring8", {"steps": 500}, api_name="/new_run")
     client.predict(200, "both", api_name="/train_steps")
 
 They act on the caller's session (one per `gradio_client.Client`), so a model trained here can
-then be sampled with /sample_grid and model="session".
+then be sampled with /sample_grid and model="session". /train_steps plays its steps in chunks
+of a fraction of a second: /pause, or cancelling the job, stops it within one chunk.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import anyio
 import gradio as gr
 
-from .. import plots
 from ..config import short_repr
 from ..presets import get_preset
-from ..train import Trainer
-from .common import QUICK, SERVER_PATH_FIELDS, TRAIN, AppContext, error, trainer_or_fallback, \
-    user_errors
-from .train_loop import play
+from ..settings import SERVER_ONLY_FIELDS, SettingError
+from .common import QUICK, TRAIN, AppContext, error, trainer_or_fallback, user_errors
+from .form import CUSTOM, preset_of
+from .session import Session
+from .train_events import summary
+
+MAX_SETTINGS = 64  # fields in one /new_run settings object
 
 
-def _summary(trainer: Trainer, records: list[Any] | None = None) -> dict[str, Any]:
-    last = next((r for r in reversed(trainer.history) if not r.event), None)
-    event = next((r.event for r in reversed(records or []) if r.event), "")
-    return {
-        "step": trainer.step_count,
-        "target": trainer.config.train.steps,
-        "dataset": trainer.config.data.dataset,
-        "diverged": trainer.diverged,
-        "event": event,
-        "last": last.to_dict() if last is not None else None,
-        # Flat config fields, as /new_run takes them. Data paths are left out: a dict with a
-        # "path" key would look like a file to gradio_client, which would try to download it.
-        "settings": {k: v for group in trainer.config.to_dict().values() for k, v in group.items()
-                     if k not in ("path", "data_root", "download")},
-    }
+def _summary(session: Session, records: list[Any] | None = None) -> dict[str, Any]:
+    out = summary(session)
+    out["event"] = next((r.event for r in reversed(records or []) if r.event), "")
+    return out
+
+
+def _whole(n: Any, name: str) -> int:
+    """A whole number from JSON: 2.5, NaN, "ten" or True are refused, never rounded."""
+    ok = (isinstance(n, int) and not isinstance(n, bool)) or (
+        isinstance(n, float) and math.isfinite(n) and n.is_integer())
+    if not ok or n < 1:
+        raise error(f"{name}={short_repr(n)} must be a whole number of at least 1")
+    return int(n)
 
 
 def register(ctx: AppContext) -> None:
@@ -52,47 +56,51 @@ def register(ctx: AppContext) -> None:
         changed by `settings`, e.g. {"steps": 500, "g_lr": 0.001}. Returns the run's summary."""
         config = get_preset(preset)
         if settings:
-            if not isinstance(settings, dict):
+            if not isinstance(settings, dict) or len(settings) > MAX_SETTINGS:
                 raise error("settings must be a JSON object of config fields, e.g. "
                             '{"steps": 500}')
             # Paths on the server are off limits: they would let a caller train on (and see,
             # through the report's galleries) any image folder the server can read.
-            off_limits = sorted(set(settings) & set(SERVER_PATH_FIELDS))
+            off_limits = sorted(set(settings) & set(SERVER_ONLY_FIELDS))
             if off_limits:
-                raise error(f"{', '.join(off_limits)} cannot be set over the API: the server's "
-                            "files are off limits (upload a .zip of images with /train instead)")
+                raise SettingError(off_limits[0], f"{', '.join(off_limits)} cannot be set over "
+                                   "the API: the server's files are off limits (upload a .zip "
+                                   "of images with /train instead)")
+            limits.check_values(settings)
             config = config.replace(**settings)
         if config.train.device == "auto" and ctx.device != "auto":  # honour --device
             config = config.replace(device=ctx.device)
         limits.check_config(config)
         session = ctx.session(None, request)
         trainer, note = trainer_or_fallback(config)  # a missing torchvision set: bundled digits
-        session.stop.set()
-        session.set_trainer(trainer)
-        with session.lock:
-            return {**_summary(trainer), "note": note}
+        name = preset if preset_of(config) == preset else (
+            preset_of(config) if preset_of(config) != CUSTOM else config.data.dataset)
+        ctx.new_run(session, trainer, name)
+        return {**_summary(session), "note": note}
 
     @user_errors
-    def train_steps(n: int = 100, which: str = "both",
-                    request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+    async def train_steps(n: int = 100, which: str = "both",
+                          request: gr.Request = None) -> dict[str, Any]:  # type: ignore
         """Play n more steps ("both", "d" or "g") on this session's run; returns its summary."""
-        if not (isinstance(n, int) and not isinstance(n, bool) or isinstance(n, float)
-                and n.is_integer()) or n < 1:  # JSON may send 2.5, NaN, "ten": never round them
-            raise error(f"n={short_repr(n)} must be a whole number of at least 1")
-        n = int(n)
+        n = _whole(n, "n")
+        if which not in ("both", "d", "g"):
+            raise error(f"which={short_repr(which)} is not one of: both, d, g")
         limits.check_steps(n, "n")
         session = ctx.session(None, request)
-        with session.lock:
-            trainer = session.trainer
-            if trainer is None:
-                raise error("This session has no run yet: call /new_run first.")
-            limits.check_run_length(trainer.step_count, int(n))
-            records = play(trainer, int(n), which)
-            if trainer.diverged:
-                session.warning = records[-1].event
-            session.timelapse.offer(trainer.step_count,
-                                    lambda: plots.progress_image(trainer, session.layers))
-            return _summary(trainer, records)
+        run = session.run
+        if run is None:
+            raise error("This session has no run yet: call /new_run first.")
+        limits.check_run_length(run.trainer.step_count, n)
+        await anyio.to_thread.run_sync(run.begin_steps)
+        records: list[Any] = []
+        left = n
+        while left > 0 and not run.stop_requested:  # a cancel lands at the next await
+            chunk = await anyio.to_thread.run_sync(run.play_chunk, left, which)
+            records += chunk
+            left -= len(chunk)
+            if run.trainer.diverged:
+                break
+        return _summary(session, records)
 
     gr.api(new_run, api_name="new_run", concurrency_id=QUICK)
     gr.api(train_steps, api_name="train_steps", concurrency_id=TRAIN,

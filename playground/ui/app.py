@@ -2,7 +2,8 @@
 
 `build_app(device, limits)` returns the `gr.Blocks`; `launch_options(limits)` the keyword
 arguments for `launch()` that Gradio 6 takes there (theme, css, upload cap). app.py at the
-repository root is the thin command-line launcher around these two.
+repository root is the thin command-line launcher around these two. At page load each visitor
+gets a session, and the Train tab's live view the token its frame requests carry.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from . import api, text
 from .common import AppContext
 from .discriminator_tab import DiscriminatorTab
 from .limits import Limits
+from .live_view import token_value
 from .sample_tab import SampleTab
 from .session import REGISTRY, close_session
 from .train_tab import TrainTab
@@ -28,20 +30,29 @@ def build_app(device: str = "auto", limits: Limits | None = None,
     ctx = AppContext(device=device, limits=limits or Limits.from_env(),
                      checkpoints_dir=Path(checkpoints_dir))
     # delete_cache: every 10 minutes, drop served files (pictures, downloads) older than an hour,
-    # so a long training session does not fill the disk with refreshed images.
+    # so a long training session does not fill the disk.
     with gr.Blocks(title="GAN Playground", delete_cache=(600, 3600)) as demo:
         # Each visitor's Session; freed by Gradio after GP_SESSION_TTL_S idle seconds.
         state = gr.State(None, time_to_live=ctx.limits.session_ttl_s,
                          delete_callback=close_session)
-        gr.Markdown(text.INTRO, latex_delimiters=text.LATEX)
+        # What this browser remembers across reloads: its last run (an unguessable id).
+        run_key = gr.BrowserState(None, storage_key="gan-playground-run")
+        gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_id="intro")
         with gr.Tabs():
             with gr.Tab("Train", id="train", elem_id="tab-train"):
-                TrainTab(ctx, state)
+                train = TrainTab(ctx, state, run_key)
             with gr.Tab("Sample", id="sample", elem_id="tab-sample"):
                 SampleTab(ctx, state)
             with gr.Tab("Discriminator", id="discriminator", elem_id="tab-discriminator"):
                 DiscriminatorTab(ctx, state)
         api.register(ctx)
+
+        def on_load(state: Any, request: gr.Request) -> tuple:
+            session = ctx.session(state, request)
+            return session, token_value(session)
+
+        demo.load(on_load, inputs=[state], outputs=[state, train.live], api_visibility="private",
+                  show_progress="hidden")
 
         def release(request: gr.Request) -> None:
             # The tab closed: stop its training and free its model now, not in an hour.

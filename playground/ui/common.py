@@ -1,16 +1,16 @@
-"""What every tab shares: the app context, user-facing errors, sessions, and the optional GPU wrapper.
+"""What every tab shares: the app context, sessions and runs, and the optional GPU wrapper.
 
-- `AppContext`: the device, hosting limits and bundled checkpoints of one running app.
-- `user_errors`: turns the core's one-sentence errors (ValueError, DatasetUnavailable, ...) into
-  `gr.Error` pop-ups, HTML-escaped (gr.Error renders HTML and messages can hold file names).
+- `AppContext`: the device, hosting limits, training slots and bundled checkpoints of one app;
+  `new_run` gives a session a `LiveRun`.
+- errors: `error` and `on_errors` (see `errors.py`) turn the core's one-sentence errors into
+  toasts and sentences next to the control that caused them.
 - `gpu`: wraps a function with Hugging Face ZeroGPU's `spaces.GPU` when that package is
   installed; otherwise returns it unchanged.
 """
 from __future__ import annotations
 
 import functools
-import html
-import inspect
+import secrets
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -19,10 +19,13 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from ..checkpoint import CheckpointError, load_checkpoint, read_metadata
+from ..checkpoint import CheckpointError, load_checkpoint, load_run, read_metadata
 from ..config import FOLDER_DATASET, TORCHVISION_DATASETS, DataConfig, RunConfig
-from ..data import DatasetUnavailable
-from ..train import Trainer
+from ..data import DatasetUnavailable, load_dataset
+from ..device import pick_device
+from ..live import LiveRun, Slots
+from ..train import StepRecord, Trainer
+from .errors import USER_ERRORS, error, on_errors  # noqa: F401  (the tabs import them from here)
 from .limits import Limits
 from .session import REGISTRY, Session
 
@@ -31,41 +34,15 @@ TRAIN = "train"
 QUICK = "quick"
 CONTROL = "control"
 
-USER_ERRORS = (ValueError, DatasetUnavailable, CheckpointError, FileNotFoundError)
-
 # Config fields that name places on the server: never taken from a visitor's API call or file.
 SERVER_PATH_FIELDS = ("path", "data_root", "download")
 # What an uploaded own-images checkpoint's data path becomes (training on it says it is missing).
 NOT_ON_SERVER = "(the images this checkpoint was trained on are not on this server)"
 
 
-def error(message: str) -> gr.Error:
-    """A pop-up error with `message` shown as plain text (< > & escaped; quotes need not be)."""
-    return gr.Error(html.escape(message, quote=False), print_exception=False)
-
-
 def user_errors(fn: Callable) -> Callable:
-    """Show the core's user errors (bad values, missing data, bad files) as one-line pop-ups."""
-    if inspect.isgeneratorfunction(fn):
-        @functools.wraps(fn)
-        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                yield from fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except USER_ERRORS as e:
-                raise error(str(e)) from None
-        return gen_wrapper
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except USER_ERRORS as e:
-            raise error(str(e)) from None
-    return wrapper
+    """Show the core's user errors as one-line toasts (the events without a notice line)."""
+    return on_errors("")(fn)
 
 
 def gpu(fn: Callable | None = None, *, duration: int = 60) -> Callable:
@@ -89,6 +66,21 @@ class Bundled:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
+@gpu(duration=30)
+def play(trainer: Trainer, n: int, which: str = "both") -> list[StepRecord]:
+    """n steps: the unit of GPU time on a ZeroGPU Space."""
+    return trainer.step(n, which)
+
+
+@gpu(duration=30)
+def evaluate(trainer: Trainer) -> dict[str, Any]:
+    """A quality measurement of the trainer's sampler (`playground.metrics`)."""
+    from ..metrics import evaluate_generator
+
+    return evaluate_generator(trainer.sampler(), trainer.dataset, trainer.config.model,
+                              device=trainer.device)
+
+
 @dataclass
 class AppContext:
     device: str = "auto"
@@ -96,9 +88,20 @@ class AppContext:
     checkpoints_dir: Path = Path("checkpoints")
     bundled: dict[str, Bundled] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gan-playground-")))
+    slots: Slots | None = None
 
     def __post_init__(self) -> None:
         self.bundled = find_bundled(self.checkpoints_dir)
+        self.slots = Slots(self.limits.train_concurrency)
+        REGISTRY.max_runs = self.limits.max_sessions
+
+    def new_run(self, session: Session, trainer: Trainer, name: str) -> LiveRun:
+        """A new run for `session` (its old run closed); it is not started."""
+        REGISTRY.make_room(session)
+        run = LiveRun(trainer, secrets.token_urlsafe(16), name, self.slots, play=play,
+                      evaluate=evaluate, measure_every=session.measure_every)
+        session.set_run(run)
+        return run
 
     def session(self, state: Any, request: gr.Request | None) -> Session:
         """The caller's own session (created on first use)."""
@@ -121,29 +124,38 @@ class AppContext:
         return entry
 
 
-def load_upload(path: str, device: str, limits: Limits | None = None) -> Trainer:
-    """An uploaded checkpoint, its data settings reset to this server's own.
+def load_upload(path: str, device: str, limits: Limits | None = None
+                ) -> tuple[Trainer, list, dict[str, Any]]:
+    """An uploaded checkpoint (trainer, timelapse frames, metadata), its data settings reset to
+    this server's own.
 
-    The file is a stranger's: its config must not make the server read a folder it names
+    The file is a stranger's: it is checked in full before anything is built
+    (`playground.checkpoint_check`); its config must not make the server read a folder it names
     (`path`, `data_root`: the report's galleries would show those images) or download anything,
     and the models it describes are counted (GP_MAX_PARAMS) before any weight is allocated.
     """
-    if limits is not None:
-        meta = read_metadata(path)
-        limits.check_model(meta["config"].model, meta["data_shape"], meta["num_classes"])
-    trainer = load_checkpoint(path, device=device)
+    if limits is not None:  # the run's cost first: a header may describe billions of weights
+        meta = read_metadata(path, tensors=False)
+        limits.check_cost(meta["config"], meta["data_shape"], meta["num_classes"])
+    trainer, frames, meta = load_run(path, device=device)
     data, defaults = trainer.config.data, DataConfig()
     safe: dict[str, Any] = {"data_root": defaults.data_root, "download": False}
     if data.dataset == FOLDER_DATASET:
         safe["path"] = NOT_ON_SERVER
     trainer.config = trainer.config.replace(**safe)
-    return trainer
+    return trainer, frames, meta
 
 
-def trainer_or_fallback(config: RunConfig) -> tuple[Trainer, str]:
+def trainer_or_fallback(config: RunConfig, max_data_bytes: int | None = None
+                        ) -> tuple[Trainer, str]:
     """A Trainer for `config` and a note: "" normally; when a torchvision set's files are missing
-    here (or could not be downloaded), the run falls back to the bundled digits and says so."""
+    here (or could not be downloaded), the run falls back to the bundled digits and says so.
+    Your own images are decoded within `max_data_bytes` (GP_MAX_DATA_MB)."""
     try:
+        if config.data.dataset == FOLDER_DATASET:
+            device = pick_device(config.train.device)
+            dataset = load_dataset(config.data, device, max_decoded_bytes=max_data_bytes)
+            return Trainer(config, dataset=dataset, device=device), ""
         return Trainer(config), ""
     except DatasetUnavailable:
         if config.data.dataset not in TORCHVISION_DATASETS:

@@ -1,26 +1,29 @@
-"""The Train tab's settings form: one control per config field, each with a one-line `info=`.
+"""The Train tab's settings form, generated from the one list of settings (`playground/settings.py`).
 
-Fields bounded by a hosting limit (steps, batch, widths) have no `maximum=` on the control: the
-server checks them and its error names the limit's environment variable.
+Every control's label and one-line hint come from there, and so do its kind (a menu, a checkbox,
+a number box). Number boxes carry no `minimum`, `maximum` or `precision`: Gradio would round
+12.5 to 12, or refuse -1 with a message that names no field; the config layer checks instead,
+naming the setting by its label. Hosting limits add "max N on this server" to their hints.
 
-`build_form` lays the controls out and returns them by config field name; `config_from_form`
-turns their values into a validated `RunConfig`; `form_values` goes the other way (presets and
-loaded checkpoints fill every field).
+`build_form` lays the controls out (the everyday ones first, the rest under "Advanced") and
+returns them by field name; `config_from_form` turns their values into a validated `RunConfig`;
+`form_values` goes the other way (presets and loaded checkpoints fill every field).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 import torch
 
-from ..config import (ACTIVATIONS, ARCHITECTURES, DATASETS, FOLDER_DATASET, LOSSES, OPTIMIZERS,
-                      DataConfig, ModelConfig, RunConfig, TrainConfig)
+from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ..presets import PRESETS
-from ..train import LIVE_FIELDS
+from ..settings import DATASETS, FOLDER_DATASET, SETTINGS, SettingError, check
 from .limits import Limits
 
 DEFAULT_PRESET = "ring8"
+CUSTOM = "custom"  # the preset menu's entry for settings that match no preset
 
 DATA_FIELDS = ("dataset", "image_size", "channels")
 MODEL_FIELDS = ("arch", "conditional", "z_dim", "g_width", "g_depth", "d_width", "d_depth",
@@ -29,8 +32,8 @@ TRAIN_FIELDS = ("loss", "g_lr", "d_lr", "g_optimizer", "d_optimizer", "beta1", "
                 "batch_size", "d_steps", "g_steps", "gp_lambda", "ema_decay", "seed", "steps",
                 "device")
 FIELDS = DATA_FIELDS + MODEL_FIELDS + TRAIN_FIELDS
-# Fields the running model takes at its next step; the rest need Train (a new run) or Reset.
-LIVE = tuple(f for f in TRAIN_FIELDS if f in LIVE_FIELDS)
+LIVE = tuple(f for f in TRAIN_FIELDS if SETTINGS[f].live)
+MAIN_ORDER = ("dataset", "loss", "g_lr", "d_lr", "batch_size", "d_steps", "steps", "seed")
 
 DATASET_LABELS = {
     "ring8": "ring8 (2D: 8 Gaussians on a circle)",
@@ -45,6 +48,8 @@ DATASET_LABELS = {
     "cifar10": "cifar10 (torchvision files)",
     FOLDER_DATASET: "images (your own .zip of PNG/JPEG)",
 }
+LIMITED = {"steps": "max_steps", "batch_size": "max_batch", "g_width": "max_width",
+           "d_width": "max_width"}
 
 
 def available_devices() -> list[str]:
@@ -57,116 +62,95 @@ def available_devices() -> list[str]:
     return devices
 
 
-def build_form(limits: Limits, device: str) -> tuple[gr.Dropdown, dict[str, gr.Component],
-                                                      gr.File]:
-    """Lay out the preset picker and every field; returns (preset, {field: control}, zip upload)."""
-    cfg = PRESETS[DEFAULT_PRESET]
-    d, m, t = cfg.data, cfg.model, cfg.train
-    c: dict[str, gr.Component] = {}
-    preset = gr.Dropdown(list(PRESETS), value=DEFAULT_PRESET, label="Preset",
+@dataclass
+class Form:
+    """The form's controls: the preset menu, one control per field, and the images upload."""
+    preset: gr.Dropdown
+    controls: dict[str, gr.Component]
+    images_zip: gr.File
+    hints: dict[str, str]  # each field's hint line (shown again once an error is fixed)
+    boxes: dict[str, Any] = field(default_factory=dict)  # field -> the accordion holding it
+
+    def __getitem__(self, name: str) -> gr.Component:
+        return self.controls[name]
+
+
+def hint(name: str, limits: Limits) -> str:
+    text = SETTINGS[name].hint
+    if name in LIMITED:
+        text += f" Max {getattr(limits, LIMITED[name]):,} on this server."
+    return text
+
+
+def _control(name: str, value: Any, limits: Limits, device: str) -> gr.Component:
+    s = SETTINGS[name]
+    common = dict(label=s.label, info=hint(name, limits), elem_id=f"field-{name}")
+    if name == "dataset":
+        return gr.Dropdown([(DATASET_LABELS.get(n, n), n) for n in DATASETS], value=value,
+                           **common)
+    if name == "device":
+        devices = available_devices()
+        return gr.Dropdown(devices, value=device if device in devices else "auto", **common)
+    if s.kind == "choice" and isinstance(s.choices[0], int):
+        return gr.Radio(list(s.choices), value=value, **common)
+    if s.kind == "choice":
+        return gr.Dropdown(list(s.choices), value=value, **common)
+    if s.kind == "bool":
+        return gr.Checkbox(value, **common)
+    return gr.Number(value, **common)
+
+
+def build_form(limits: Limits, device: str) -> Form:
+    """Lay out the preset menu and every field (call inside a gr.Column)."""
+    flat = flat_values(PRESETS[DEFAULT_PRESET])
+    controls: dict[str, gr.Component] = {}
+    boxes: dict[str, Any] = {}
+    preset = gr.Dropdown([(n, n) for n in PRESETS] + [("(your own settings)", CUSTOM)],
+                         value=DEFAULT_PRESET, label="Preset", elem_id="field-preset",
                          info="A tested recipe: fills in every setting below.")
-    with gr.Accordion("Data", open=True):
-        c["dataset"] = gr.Dropdown([(DATASET_LABELS.get(n, n), n) for n in DATASETS],
-                                   value=d.dataset, label="Dataset",
-                                   info="2D toy sets train in seconds; images take minutes.")
-        images_zip = gr.File(label="Your images (.zip of PNG/JPEG)", file_types=[".zip"],
-                             visible=False, elem_id="images-zip")
-        with gr.Row():
-            c["image_size"] = gr.Number(d.image_size, precision=0, minimum=8, maximum=128,
-                                        label="Image size", visible=False,
-                                        info="Your images are resized to this square side.")
-            c["channels"] = gr.Radio([1, 3], value=d.channels, label="Channels", visible=False,
-                                     info="1 = grayscale, 3 = colour.")
-    with gr.Accordion("Model", open=False):
-        with gr.Row():
-            c["arch"] = gr.Dropdown(list(ARCHITECTURES), value=m.arch, label="Architecture",
-                                    info="mlp: fully connected; dcgan: convolutional (images).")
-            c["conditional"] = gr.Checkbox(m.conditional, label="Conditional (class labels)",
-                                           info="G and D see the digit label too.")
-        with gr.Row():
-            c["z_dim"] = gr.Number(m.z_dim, precision=0, minimum=1, maximum=1024,
-                                   label="z dimension", info="Size of the noise vector z.")
-            c["activation"] = gr.Dropdown(list(ACTIVATIONS), value=m.activation,
-                                          label="Activation", info="Hidden activation of G.")
-        with gr.Row():
-            c["g_width"] = gr.Number(m.g_width, precision=0, minimum=1,
-                                     label="G width",
-                                     info=f"Hidden units (mlp) or channels (dcgan); max "
-                                     f"{limits.max_width} here.")
-            c["g_depth"] = gr.Number(m.g_depth, precision=0, minimum=1, maximum=8,
-                                     label="G depth", info="Hidden layers in G (mlp).")
-        with gr.Row():
-            c["d_width"] = gr.Number(m.d_width, precision=0, minimum=1, label="D width",
-                                     info=f"Hidden units or channels of D; max {limits.max_width} "
-                                     "here.")
-            c["d_depth"] = gr.Number(m.d_depth, precision=0, minimum=1, maximum=8,
-                                     label="D depth", info="Hidden layers in D (mlp).")
-        with gr.Row():
-            c["spectral_norm"] = gr.Checkbox(m.spectral_norm, label="Spectral norm in D",
-                                             info="Limits how fast D can change: steadier games.")
-            c["pack"] = gr.Number(m.pack, precision=0, minimum=1, maximum=16, label="Pack",
-                                  info="PacGAN: D judges this many samples together.")
-    with gr.Accordion("Training", open=True):
-        c["loss"] = gr.Dropdown(list(LOSSES), value=t.loss, label="Loss (the game)",
-                                info="Live: changes the running game at the next step.")
-        with gr.Row():
-            c["g_lr"] = gr.Number(t.g_lr, minimum=0, label="G learning rate",
-                                  info="Live. Step size of G's optimiser.")
-            c["d_lr"] = gr.Number(t.d_lr, minimum=0, label="D learning rate",
-                                  info="Live. Step size of D's optimiser.")
-        with gr.Row():
-            c["g_optimizer"] = gr.Dropdown(list(OPTIMIZERS), value=t.g_optimizer,
-                                           label="G optimiser", info="Live. adam, sgd or rmsprop.")
-            c["d_optimizer"] = gr.Dropdown(list(OPTIMIZERS), value=t.d_optimizer,
-                                           label="D optimiser", info="Live. adam, sgd or rmsprop.")
-        with gr.Row():
-            c["beta1"] = gr.Number(t.beta1, minimum=0, maximum=0.9999, label="Adam beta1",
-                                   info="Live. Momentum; 0.5 is the DCGAN choice.")
-            c["beta2"] = gr.Number(t.beta2, minimum=0, maximum=0.9999, label="Adam beta2",
-                                   info="Live. Decay of the squared-gradient average.")
-        with gr.Row():
-            c["d_steps"] = gr.Number(t.d_steps, precision=0, minimum=1, maximum=100,
-                                     label="D steps per iteration",
-                                     info="Live. D updates before each G update.")
-            c["g_steps"] = gr.Number(t.g_steps, precision=0, minimum=1, maximum=100,
-                                     label="G steps per iteration",
-                                     info="Live. G updates per iteration.")
-        with gr.Row():
-            c["batch_size"] = gr.Number(t.batch_size, precision=0, minimum=1, label="Batch size",
-                                        info=f"Live. Real and fake samples per step; max "
-                                        f"{limits.max_batch} here.")
-            c["steps"] = gr.Number(t.steps, precision=0, minimum=1, label="Step target",
-                                   info=f"Live. Training stops here; max {limits.max_steps} here.")
-        with gr.Row():
-            c["gp_lambda"] = gr.Number(t.gp_lambda, minimum=0, label="Gradient penalty λ",
-                                       info="Live. Weight of WGAN-GP's penalty (wgan-gp only).")
-            c["ema_decay"] = gr.Number(t.ema_decay, minimum=0, maximum=0.9999, label="EMA of G",
-                                       info="Live. Average of G's weights for samples; 0 = off.")
-        with gr.Row():
-            c["seed"] = gr.Number(t.seed, precision=0, minimum=0, label="Seed",
-                                  info="Same seed and settings on the CPU = the same run.")
-            devices = available_devices()
-            c["device"] = gr.Dropdown(devices, value=device if device in devices else "auto",
-                                      label="Device", info="auto = GPU when there is one.")
-    return preset, c, images_zip
+    for name in MAIN_ORDER:
+        controls[name] = _control(name, flat[name], limits, device)
+        if name == "dataset":
+            images_zip = gr.File(label="Your images (.zip of PNG/JPEG)", file_types=[".zip"],
+                                 visible=False, elem_id="images-zip", height=120)
+            with gr.Row(visible=False) as own_images:
+                for extra in ("image_size", "channels"):
+                    controls[extra] = _control(extra, flat[extra], limits, device)
+    with gr.Accordion("Advanced", open=False, elem_id="advanced") as advanced:
+        rest = [n for n in FIELDS if n not in controls]
+        for i in range(0, len(rest), 2):
+            with gr.Row():
+                for name in rest[i:i + 2]:
+                    controls[name] = _control(name, flat[name], limits, device)
+                    boxes[name] = advanced
+    form = Form(preset, controls, images_zip, {n: hint(n, limits) for n in FIELDS}, boxes)
+    form.own_images = own_images  # type: ignore[attr-defined]  # shown for dataset="images"
+    form.advanced = advanced  # type: ignore[attr-defined]  # the caller may add to it
+    return form
 
 
-def config_from_form(values: dict[str, Any], images_path: str | None = None) -> RunConfig:
-    """A validated RunConfig from the form's values; ValueError names a bad field."""
+def flat_values(config: RunConfig) -> dict[str, Any]:
+    return {**vars(config.data), **vars(config.model), **vars(config.train)}
+
+
+def config_from_form(values: dict[str, Any], images_path: str | None = None,
+                     limits: Limits | None = None) -> RunConfig:
+    """A validated RunConfig from the form's values; SettingError names a bad field. With
+    `limits`, a value over a hosting limit is refused first, so the message always gives the
+    tighter of the two bounds (the server's, or the config's own)."""
     missing = [f for f in FIELDS if f not in values]
     if missing:
-        raise ValueError(f"missing setting(s): {', '.join(missing)}")
+        raise SettingError(missing[0], f"missing setting(s): {', '.join(missing)}")
     v = {k: _plain(values[k]) for k in FIELDS}
-    for name in ("image_size", "channels", "z_dim", "g_width", "g_depth", "d_width", "d_depth",
-                 "pack", "batch_size", "d_steps", "g_steps", "seed", "steps"):
-        v[name] = _whole(name, v[name])
-    for name in ("g_lr", "d_lr", "beta1", "beta2", "gp_lambda", "ema_decay"):
-        if v[name] is None:
-            raise ValueError(f"{name} is empty: type a number")
+    if limits is not None:
+        limits.check_values(v)
+    for name in FIELDS:  # each value to its declared type first: errors name the field
+        v[name] = check(name, v[name])
     path = ""
     if v["dataset"] == FOLDER_DATASET:
         if not images_path:
-            raise ValueError("dataset 'images' needs your images: upload a .zip of PNG/JPEG files")
+            raise SettingError("dataset", "Dataset 'images' needs your images: upload a .zip "
+                               "of PNG/JPEG files first")
         path = str(images_path)
     data = DataConfig(dataset=v["dataset"], path=path, image_size=v["image_size"],
                       channels=v["channels"])
@@ -177,32 +161,32 @@ def config_from_form(values: dict[str, Any], images_path: str | None = None) -> 
 
 def form_values(config: RunConfig) -> list[Any]:
     """Every field's value for `config`, in FIELDS order (to fill the form)."""
-    flat = {**vars(config.data), **vars(config.model), **vars(config.train)}
+    flat = flat_values(config)
     return [flat[f] for f in FIELDS]
 
 
-def live_changes(values: dict[str, Any]) -> dict[str, Any]:
-    """The live fields among the form's values, as plain Python values."""
-    out = {}
-    for name in LIVE:
-        if name in values:
-            value = _plain(values[name])
-            if name in ("batch_size", "d_steps", "g_steps", "steps"):
-                value = _whole(name, value)
-            elif value is None:
-                raise ValueError(f"{name} is empty: type a number")
-            out[name] = value
-    return out
+def preset_of(config: RunConfig) -> str:
+    """The preset `config` was made from (ignoring the step target, seed and device), else
+    CUSTOM: what the preset menu shows after a checkpoint is loaded."""
+    if config.data.dataset == FOLDER_DATASET:
+        return CUSTOM
+
+    def key(c: RunConfig) -> RunConfig:
+        return c.replace(steps=1, seed=0, device="auto", path="", data_root="data",
+                         download=False)
+    for name, preset in PRESETS.items():
+        if key(preset) == key(config):
+            return name
+    return CUSTOM
+
+
+def live_changes(values: dict[str, Any], limits: Limits | None = None) -> dict[str, Any]:
+    """The live fields among the form's values, each checked and normalised (SettingError)."""
+    plain = {name: _plain(values[name]) for name in LIVE if name in values}
+    if limits is not None:
+        limits.check_values(plain)
+    return {name: check(name, value) for name, value in plain.items()}
 
 
 def _plain(value: Any) -> Any:
-    # gr.Number gives floats even for whole numbers when precision is unset.
     return value.item() if hasattr(value, "item") else value
-
-
-def _whole(name: str, value: Any) -> int:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name}={value!r} must be a whole number")
-    return value

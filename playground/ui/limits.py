@@ -17,6 +17,11 @@ variable that raises it. Nothing is silently clamped. No gradio import here: the
 | GP_QUICK_CONCURRENCY | 4 | quick jobs (sampling, scoring) that run at the same time |
 | GP_MAX_IMAGES | 256 | images in one sample grid or discriminator report |
 | GP_SESSION_TTL_S | 3600 | seconds an idle session's model is kept (API clients never close tabs) |
+| GP_MAX_SESSIONS | 16 | sessions holding a run at once (the one idle longest is saved and closed) |
+| GP_MAX_STEP_GFLOP | 40 | estimated compute of one training iteration, in GFLOP |
+| GP_MAX_RUN_MB | 400 | estimated memory of one run: weights in every copy, a step's activations |
+| GP_MAX_DATA_MB | 256 | your own images once decoded (as float32 tensors) |
+| GP_UPLOAD_MB | 200 | megabytes of uploads one session may have checked (checkpoints, zips, images) |
 """
 from __future__ import annotations
 
@@ -24,12 +29,16 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..budget import run_cost
 from ..data import expected_shape
-from ..models import count_parameters
+from ..settings import SettingError, label
 
 
-class LimitError(ValueError):
-    """A request over one of this server's hosting limits."""
+class LimitError(SettingError):
+    """A request over one of this server's hosting limits; `field` names the setting (or "")."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(field, message)
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,11 @@ class Limits:
     quick_concurrency: int = 4  # GP_QUICK_CONCURRENCY
     max_images: int = 256  # GP_MAX_IMAGES
     session_ttl_s: int = 3600  # GP_SESSION_TTL_S
+    max_sessions: int = 16  # GP_MAX_SESSIONS: sessions holding a run at once
+    max_step_gflop: int = 40  # GP_MAX_STEP_GFLOP: estimated compute of one training iteration
+    max_run_mb: int = 400  # GP_MAX_RUN_MB: estimated memory of a run (weights, copies, activations)
+    max_data_mb: int = 256  # GP_MAX_DATA_MB: your own images, decoded (float32)
+    upload_mb_per_session: int = 200  # GP_UPLOAD_MB: bytes of uploads one session may have checked
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -75,8 +89,20 @@ class Limits:
     def _over(self, what: str, value: int, limit_field: str) -> None:
         limit = getattr(self, limit_field)
         if value > limit:
-            raise LimitError(f"{what}={value} is over this server's limit of {limit} "
-                             f"(set {ENV_NAMES[limit_field]} to allow more)")
+            shown = f"{label(what)}: {what}" if label(what) != what else what
+            number = f"{value}" if abs(value) < 1e15 else f"{float(value):.3g}"
+            raise LimitError(f"{shown}={number} is over this server's limit of {limit:,} "
+                             f"(set {ENV_NAMES[limit_field]} to allow more)", what)
+
+    def check_values(self, values: dict[str, Any]) -> None:
+        """Refuse numbers over a hosting limit among raw setting values (before the config's
+        own checks, so the message gives the tighter bound). Non-numbers are left to those."""
+        for name, limit_field in LIMITED_FIELDS.items():
+            value = values.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                    value == value and value > getattr(self, limit_field):
+                whole = float(value).is_integer() and abs(value) < 1e15
+                self._over(name, int(value) if whole else value, limit_field)
 
     def check_steps(self, steps: int, what: str = "steps") -> None:
         self._over(what, int(steps), "max_steps")
@@ -84,9 +110,9 @@ class Limits:
     def check_run_length(self, step: int, more: int) -> None:
         """Refuse `more` steps that would take a run (now at `step`) past GP_MAX_STEPS."""
         if step + more > self.max_steps:
-            raise LimitError(f"{more} more step(s) would take this run to step {step + more}, "
-                             f"over this server's limit of {self.max_steps} steps per run (set "
-                             "GP_MAX_STEPS to allow more)")
+            raise LimitError(f"{more:,} more step(s) would take this run to step "
+                             f"{step + more:,}, over this server's limit of {self.max_steps:,} "
+                             "steps per run (set GP_MAX_STEPS to allow more)", "steps")
 
     def check_images(self, count: int, what: str = "images") -> None:
         self._over(what, int(count), "max_images")
@@ -97,20 +123,36 @@ class Limits:
         self._over("batch_size", config.train.batch_size, "max_batch")
         self._over("g_width", config.model.g_width, "max_width")
         self._over("d_width", config.model.d_width, "max_width")
-        self.check_model(config.model, expected_shape(config.data),
-                         10 if config.model.conditional else 0)
+        self.check_cost(config, expected_shape(config.data), 10 if config.model.conditional
+                        else 0)
 
-    def check_model(self, model: Any, data_shape: tuple[int, ...], num_classes: int) -> None:
-        """Refuse a `ModelConfig` whose G and D together are over GP_MAX_PARAMS parameters.
+    def check_cost(self, config: Any, data_shape: tuple[int, ...], num_classes: int) -> None:
+        """Refuse a run whose models, compute per step or memory are over this server's budget.
 
-        Widths double with each MLP layer, so width and depth within their limits can still
-        ask for billions of weights; they are counted before any is allocated.
+        Widths double with each MLP layer, so width and depth within their limits can still ask
+        for billions of weights, and a batch of 1,024 with 100 D steps for hours of compute a
+        step: everything is worked out on PyTorch's meta device before any of it is allocated
+        (`playground.budget`).
         """
-        g, d = count_parameters(model, data_shape, num_classes)
-        if g + d > self.max_params:
-            raise LimitError(f"this model has {g + d:,} parameters (G {g:,}, D {d:,}), over "
-                             f"this server's limit of {self.max_params:,} (set GP_MAX_PARAMS "
-                             "to allow more)")
+        cost = run_cost(config.model, config.train, data_shape, num_classes)
+        if cost.params > self.max_params:
+            raise LimitError(f"this model has {cost.params:,} parameters (G {cost.params_g:,}, "
+                             f"D {cost.params_d:,}), over this server's limit of "
+                             f"{self.max_params:,} (set GP_MAX_PARAMS to allow more)", "g_width")
+        if cost.step_gflop > self.max_step_gflop:
+            raise LimitError(f"one training step would take about {cost.step_gflop:,.0f} GFLOP "
+                             f"(batch size, D and G steps per iteration and widths together), "
+                             f"over this server's limit of {self.max_step_gflop:,} (set "
+                             "GP_MAX_STEP_GFLOP to allow more)", "batch_size")
+        if cost.memory_mb > self.max_run_mb:
+            raise LimitError(f"this run would need about {cost.memory_mb:,.0f} MB of memory "
+                             f"(its weights in every copy a run keeps, and a step's "
+                             f"activations), over this server's limit of {self.max_run_mb:,} "
+                             "MB (set GP_MAX_RUN_MB to allow more)", "batch_size")
+
+    @property
+    def max_data_bytes(self) -> int:
+        return self.max_data_mb * 1024 * 1024
 
     def check_train_fields(self, changes: dict[str, Any]) -> None:
         """Refuse live edits (`Trainer.update` fields) over the limits."""
@@ -130,6 +172,8 @@ class Limits:
                              "more)")
 
 
+LIMITED_FIELDS = {"steps": "max_steps", "batch_size": "max_batch", "g_width": "max_width",
+                  "d_width": "max_width"}
 ENV_NAMES = {
     "max_steps": "GP_MAX_STEPS",
     "max_batch": "GP_MAX_BATCH",
@@ -141,4 +185,9 @@ ENV_NAMES = {
     "quick_concurrency": "GP_QUICK_CONCURRENCY",
     "max_images": "GP_MAX_IMAGES",
     "session_ttl_s": "GP_SESSION_TTL_S",
+    "max_sessions": "GP_MAX_SESSIONS",
+    "max_step_gflop": "GP_MAX_STEP_GFLOP",
+    "max_run_mb": "GP_MAX_RUN_MB",
+    "max_data_mb": "GP_MAX_DATA_MB",
+    "upload_mb_per_session": "GP_UPLOAD_MB",
 }

@@ -44,11 +44,12 @@ def dropdown(ctx: AppContext, elem_id: str) -> gr.Dropdown:
 def use_model(ctx: AppContext, session: Session, choice: str) -> Iterator[Trainer]:
     """The chosen model, its lock held for the duration of the block."""
     if choice == SESSION:
-        with session.lock:
-            if session.trainer is None:
-                raise error("This session has no model yet: train one in the Train tab, or "
-                            "pick a bundled model.")
-            yield session.trainer
+        run = session.run
+        if run is None:
+            raise error("This session has no model yet: train one in the Train tab, or pick "
+                        "a bundled model.")
+        with run.lock:  # never in the middle of one of the run's own steps
+            yield run.trainer
     elif choice == UPLOADED:
         with session.lock:
             if session.uploaded is None:
@@ -67,7 +68,7 @@ def upload(ctx: AppContext, session: Session, file: Any) -> str:
     if not path:
         raise error("Choose a .safetensors checkpoint to upload first.")
     ctx.limits.check_upload(path, "checkpoint")
-    trainer = load_upload(path, ctx.device, ctx.limits)  # no server paths; size checked first
+    trainer, _, _ = load_upload(path, ctx.device, ctx.limits)  # checked in full; no server paths
     with session.lock:
         session.uploaded = trainer
     cfg = trainer.config

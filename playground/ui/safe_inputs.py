@@ -1,4 +1,5 @@
-"""Image inputs that open uploads with the project's safe opener, not Gradio's.
+"""Inputs that check what they are sent themselves: images opened with the project's safe
+opener, not Gradio's, and sliders that pass their value on unrounded.
 
 Gradio's own `gr.Image` and `gr.Sketchpad` preprocessing hands every upload to Pillow: a PNG of
 a few kilobytes that declares 9000x9000 pixels is decoded in full (hundreds of megabytes) before
@@ -30,6 +31,21 @@ def _open(file: Any) -> Image.Image:
             return open_image(f)
     except ImageError as e:
         raise error(str(e)) from None
+
+
+class RawSlider(gr.Slider):
+    """`gr.Slider` that hands its value over as sent: Gradio's own preprocessing rounds it to
+    the slider's step (2.5 frames would become 2) and refuses out-of-range values with a message
+    that names no control; the tab checks the value itself and names the slider."""
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+    def get_block_name(self) -> str:
+        return "slider"
+
+    def get_block_class(self) -> str:
+        return "slider"
 
 
 class SafeImage(gr.Image):

@@ -1,205 +1,112 @@
-"""Per-browser-session state: each visitor's own Trainer, stop flag, live edits and timelapse.
+"""Per-browser-session state: each visitor's own run (a `playground.live.LiveRun`), upload and view.
 
-A `Session` is created on a visitor's first action and found again by Gradio's session hash, so
-clicks in the page (through `gr.State`) and `gradio_client` calls (one hash per `Client`) reach
-the same object. Sessions are freed when the tab closes (`demo.unload` -> `REGISTRY.release`), when
-Gradio drops the state, or after `GP_SESSION_TTL_S` idle seconds (API clients never close a tab).
-No gradio import here.
+A `Session` is created on a visitor's first contact (the page's load, or an API call) and found
+again by Gradio's session hash, so clicks in the page and `gradio_client` calls (one hash per
+`Client`) reach the same object; the page's live view finds it by an unguessable `token` instead
+(its frame requests carry no session hash). Sessions are freed when the tab closes
+(`demo.unload` -> `REGISTRY.release`), when Gradio drops the state, or after `GP_SESSION_TTL_S`
+idle seconds; `Registry` also caps how many sessions may hold a run at once (`GP_MAX_SESSIONS`)
+by closing the one idle the longest. A closing session's run is saved first (`on_close`). No
+gradio import here.
 """
 from __future__ import annotations
 
 import ctypes
 import gc
-import io
+import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from PIL import Image
-
-from ..charts import CurveColumns
-from ..plots import LAYERS, ModelCopies
-from ..sample import gif
+from ..live import LiveRun
 from ..train import Trainer
 
-MAX_FRAMES = 120  # timelapse frames kept; when full, every other frame is dropped
-FRAME_SIDE = 240  # timelapse frames are shrunk to about this many pixels across
 MEASURE_EVERY = 1000  # the Train tab measures quality every this many steps by default: ~1 s
 # for digits (~1 % of the training time of a DCGAN on a CPU), ~0.1 s for 2D
 
 
-@dataclass
-class Timelapse:
-    """Frames of the progress picture over a run, thinned so the whole run fits in MAX_FRAMES."""
-    frames: list[tuple[int, bytes]] = field(default_factory=list)  # (step, JPEG bytes)
-    every: int = 1  # capture at most one frame per this many steps
-    next_step: int = 0
-    # Its own lock: the training loop offers frames while the Train tab may build the GIF.
-    lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.frames.clear()
-            self.every, self.next_step = 1, 0
-
-    def offer(self, step: int, make_frame: Any) -> bool:
-        """Keep a frame for `step` if one is due; `make_frame()` is called only then."""
-        with self.lock:
-            return self._offer(step, make_frame)
-
-    def _offer(self, step: int, make_frame: Any) -> bool:
-        if step < self.next_step or (self.frames and self.frames[-1][0] == step):
-            return False
-        img: Image.Image = make_frame()
-        if img.width > FRAME_SIDE:
-            # A box filter over whole blocks of pixels first (cheap), then the last bit of
-            # scaling: a full LANCZOS resize was ~5 ms of every early refresh.
-            img = img.resize((FRAME_SIDE, round(img.height * FRAME_SIDE / img.width)),
-                             Image.Resampling.BILINEAR, reducing_gap=2.0)
-        buf = io.BytesIO()
-        # A frame is taken at every refresh early in a run; the frames are only read back to
-        # build the GIF, whose 256-colour palette loses more than a JPEG at quality 95 without
-        # chroma subsampling. Encoding one took ~2 ms as a PNG at zlib level 1, ~0.4 ms so.
-        img.save(buf, format="JPEG", quality=95, subsampling=0)
-        self.frames.append((step, buf.getvalue()))
-        if len(self.frames) > MAX_FRAMES:  # halve the frame rate over the whole run
-            self.frames = self.frames[::2]
-            self.every *= 2
-        self.next_step = step + self.every
-        return True
-
-    def gif(self, label: Any = None, duration_ms: int = 120) -> bytes:
-        """The frames as a looping animated GIF; `label(img, step)` may caption each frame."""
-        with self.lock:
-            frames = list(self.frames)
-        if not frames:
-            raise ValueError("no timelapse yet: train for a few steps first")
-        images = []
-        for step, data in frames:
-            img = Image.open(io.BytesIO(data)).convert("RGB")
-            images.append(label(img, step) if label else img)
-        return gif(images, duration_ms=duration_ms)
-
-
-class TurnLock:
-    """A re-entrant lock that knows when someone is waiting for it.
-
-    A training loop holds its session's lock for one chunk of steps at a time, back to back;
-    Python's locks are not fair, so a Save or a live edit could wait behind many chunks. The loop
-    checks `waiting` between chunks and, when it is set, steps aside for a moment.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._count = threading.Lock()
-        self._waiting = 0
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        if self._lock.acquire(blocking=False):
-            return True
-        if not blocking:
-            return False
-        with self._count:
-            self._waiting += 1
-        try:
-            return self._lock.acquire(True, timeout)
-        finally:
-            with self._count:
-                self._waiting -= 1
-
-    def release(self) -> None:
-        self._lock.release()
-
-    def __enter__(self) -> "TurnLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
-
-    @property
-    def waiting(self) -> bool:
-        return self._waiting > 0
-
-
 class Session:
-    """One visitor's run. `lock` serialises everything that touches the trainer."""
+    """One visitor: their run, their uploaded model, what their live view shows."""
 
     def __init__(self, session_id: str, device: str = "auto"):
         self.id = session_id
         self.device = device  # the app's default device (--device)
-        self.lock = TurnLock()
-        self.stop = threading.Event()
-        self.run_id = 0  # bumped by every new training loop; a loop whose id is stale exits
-        self.running = False
-        self.trainer: Trainer | None = None
-        self.pending: dict[str, Any] = {}  # live edits for the next chunk of steps
-        self.timelapse = Timelapse()
-        self.curves = CurveColumns()  # the run's curves, read incrementally (lock held)
-        self.view_models = ModelCopies()  # the live view's copies of G and D
-        self.uploaded: Trainer | None = None  # a checkpoint uploaded in the Sample/Discriminator tab
+        self.token = secrets.token_urlsafe(18)  # the live view's key to this session's frames
+        self.lock = threading.RLock()  # guards the fields below (a run has its own lock)
+        self.run: LiveRun | None = None
+        self.uploaded: Trainer | None = None  # a checkpoint uploaded in the Sample/Disc. tabs
         self.uploaded_name = ""
-        self.warning = ""  # the last divergence message, shown until the next run
-        self.layers: tuple[str, ...] = LAYERS  # which layers of the 2D view to draw
-        self.seconds_per_step = 0.0  # measured; sizes the next chunk of steps
-        self.metrics: list[dict[str, Any]] = []  # quality measurements of this run, oldest first
+        self.preview = "ring8"  # the dataset the live view shows before any run exists
+        self.preview_seq = 1
+        self.changed = threading.Condition()  # notified when `run` or `preview` changes
         self.measure_every = MEASURE_EVERY  # steps between automatic measurements (0 = off)
+        self.upload_bytes = 0  # bytes of uploads this session has had checked
         self.last_used = time.monotonic()
         self.closed = False
+        self.on_close: Callable[["Session"], None] | None = None  # e.g. save the run first
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
 
-    def begin_loop(self) -> int:
-        """Start a new training loop (any older loop of this session will exit); its id."""
-        with self.lock:
-            self.run_id += 1
-            self.stop.clear()
-            self.running = True
-            return self.run_id
+    @property
+    def trainer(self) -> Trainer | None:
+        run = self.run
+        return run.trainer if run is not None else None
 
-    def should_continue(self, run_id: int) -> bool:
-        return not self.stop.is_set() and self.run_id == run_id and not self.closed
+    @property
+    def running(self) -> bool:
+        run = self.run
+        return run is not None and run.state in ("waiting", "training")
 
-    def end_loop(self, run_id: int) -> None:
+    def set_run(self, run: LiveRun | None) -> LiveRun | None:
+        """Replace the session's run (a new run, a reset, a loaded checkpoint); the old one is
+        stopped and closed (its watchers wake up and find the new one)."""
         with self.lock:
-            if self.run_id == run_id:
-                self.running = False
+            old, self.run = self.run, run
+        if old is not None and old is not run:
+            old.close()
+        self._notify()
+        return old
 
-    def set_trainer(self, trainer: Trainer | None) -> None:
-        """Replace the session's model (a new run, a reset, a loaded checkpoint)."""
+    def set_preview(self, dataset: str) -> None:
         with self.lock:
-            self.trainer = trainer
-            self.pending.clear()
-            self.timelapse.clear()
-            self.warning = ""
-            self.seconds_per_step = 0.0
-            self.metrics = []
+            if dataset != self.preview:
+                self.preview = dataset
+                self.preview_seq += 1
+        self._notify()
 
-    def take_pending(self) -> dict[str, Any]:
-        with self.lock:
-            pending, self.pending = self.pending, {}
-            return pending
+    def _notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
 
     def close(self) -> None:
         """Stop any training and drop the models so their memory is freed. Idempotent."""
+        if self.closed:
+            return
+        if self.on_close is not None:
+            try:
+                self.on_close(self)
+            except Exception:  # saving must never keep a session (and its memory) alive
+                pass
         self.closed = True
-        self.stop.set()
         with self.lock:
-            self.trainer = None
+            run, self.run = self.run, None
             self.uploaded = None
-            self.pending.clear()
-            self.timelapse.clear()
+        if run is not None:
+            run.close()
+        self._notify()
 
 
 class Registry:
-    """Live sessions by Gradio session hash; sweeps out idle ones."""
+    """Live sessions by Gradio session hash (and by live-view token); sweeps out idle ones."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        self._tokens: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self.max_runs = 0  # sessions that may hold a run at once (0 = no cap)
+        self.on_close: Callable[[Session], None] | None = None
 
     def __len__(self) -> int:
         with self._lock:
@@ -217,16 +124,58 @@ class Registry:
             session = self._sessions.get(key)
             if session is None or session.closed:
                 session = Session(key, device)
+                session.on_close = self.on_close
                 self._sessions[key] = session
+                self._tokens[session.token] = session
         session.touch()
         return session
 
+    def by_token(self, token: Any) -> Session | None:
+        if not isinstance(token, str):
+            return None
+        with self._lock:
+            session = self._tokens.get(token)
+        if session is not None and not session.closed:
+            session.touch()
+            return session
+        return None
+
+    def runs(self) -> list[Session]:
+        with self._lock:
+            return [s for s in self._sessions.values() if s.run is not None and not s.closed]
+
+    def find_run(self, run_id: str) -> Session | None:
+        """The live session holding the run `run_id`, if any."""
+        with self._lock:
+            for s in self._sessions.values():
+                if s.run is not None and s.run.run_id == run_id and not s.closed:
+                    return s
+        return None
+
+    def make_room(self, session: Session) -> None:
+        """Before `session` gets a run: if GP_MAX_SESSIONS sessions already hold one, close the
+        one idle the longest (its run is saved first); a LimitError-like ValueError when every
+        one of them is training."""
+        if not self.max_runs or session.run is not None:
+            return
+        holders = [s for s in self.runs() if s is not session]
+        if len(holders) < self.max_runs:
+            return
+        idle = [s for s in holders if not s.running]
+        if not idle:
+            raise RoomError(f"this server already has {len(holders)} runs training, its limit "
+                            "(set GP_MAX_SESSIONS to allow more); try again in a while")
+        victim = min(idle, key=lambda s: s.last_used)
+        self.release(victim.id)
+
     def release(self, session_hash: str | None) -> None:
-        """Free the session of a closed tab (its training loop stops within a chunk)."""
+        """Free the session of a closed tab (its training stops within a chunk)."""
         if not session_hash:
             return
         with self._lock:
             session = self._sessions.pop(session_hash, None)
+            if session is not None:
+                self._tokens.pop(session.token, None)
         if session is not None:
             session.close()
             return_memory()
@@ -238,10 +187,23 @@ class Registry:
             stale = [k for k, s in self._sessions.items()
                      if not s.running and now - s.last_used > ttl_s]
             dropped = [self._sessions.pop(k) for k in stale]
+            for s in dropped:
+                self._tokens.pop(s.token, None)
         for session in dropped:
             session.close()
         if dropped:
             return_memory()
+
+    def close_all(self) -> None:
+        """Close every session (their runs saved first): the server is shutting down."""
+        with self._lock:
+            keys = list(self._sessions)
+        for key in keys:
+            self.release(key)
+
+
+class RoomError(ValueError):
+    """No room for another run on this server (GP_MAX_SESSIONS)."""
 
 
 def return_memory() -> None:

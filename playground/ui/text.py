@@ -42,27 +42,54 @@ The non-saturating loss has the same fixed point and strong gradients when G is 
 why it is the default. In WGAN-GP, \(\hat x\) is a random point between a real and a fake sample.
 
 ### Reading the live view
+The view is drawn in your browser from fresh numbers many times a second; between two of them
+the points glide, so nothing jumps. **Pause** freezes it.
+- **Progress and status**: the step, the step target, how fast it trains. A single step (Step D
+  only, Step G only, Step both) says what it did: D's mean score of a fixed batch of reals,
+  \(D(x)\), and of fakes, \(D(G(z))\), before and after.
 - **Losses**: D's and G's losses. They do not fall steadily like a classifier's: each network's
   progress is the other's setback. Wild swings or a loss stuck near 0 mean trouble.
 - **D(x) and D(G(z))**: D's average score of real and of generated samples. At the game's
   equilibrium D cannot tell them apart and both sit near 0.5. D(x) near 1 with D(G(z)) near 0
   means D is winning easily.
-- **Fixed-noise grid**: the same 64 noise vectors (seeds 0 to 63) drawn through G as it learns.
-- **2D view** (toy data): green points are real, purple ones generated. The background is D's
-  verdict: green where D says "real", purple where it says "fake", white where it cannot tell.
-  Arrows show where one generator step pushes each generated point: towards D's greener ground.
-- Dashed marks on the curves show when you changed a setting while training.
+- On both charts, **hover** for the step and every value, **drag** across to zoom into a range of
+  steps, **double-click** to zoom out. Dashed marks show where you changed a setting while
+  training (the list under the charts names them all).
+- **Fixed-noise grid** (images): the same 64 noise vectors (seeds 0 to 63) drawn through G as it
+  learns, pixel for pixel. Hover a sample for its seed and D's score of it.
+- **2D view** (toy data): green points are real, purple ones generated (always the same 512 noise
+  vectors). The background is D's verdict: green where D says "real", purple where it says
+  "fake", white where it cannot tell. Arrows show where the next generator step pushes each
+  generated point: towards D's greener ground. Switch each layer on or off under the view; hover
+  a generated point for its seed, D's score and G's push.
+- Before any run, the view shows the real data of the chosen preset: what G must learn.
+- **Quality** says how good the model is in one sentence, next to the bar a good model meets
+  (measured every N steps while training, or with **Measure quality**); all the numbers fold out.
+- If training **diverges** (a loss or weight becomes NaN), the model goes back to its last good
+  state; **Back to the last good settings** also undoes the live edits made since then.
 """
 
 SAMPLE_HELP = r"""
 ### Sampling
 A **seed** names one noise vector \(z \sim \mathcal N(0, I)\), so the same seed always gives the
-same image, whichever other seeds share the grid. **Truncation** \(\psi \in (0, 1]\) draws
-\(\psi z\) instead of \(z\): smaller \(\psi\) gives more typical, less varied samples.
+same sample, whichever other seeds share the grid.
+
+**Truncation** \(\psi \in (0, 1]\) draws \(\psi z\) instead of \(z\), pulling every noise vector
+towards the centre. A little truncation (\(\psi\) around 0.7-0.9) gives more typical, less
+varied samples. Much more does not, for a plain GAN like these: in \(d\) dimensions a Gaussian
+\(z\) almost always has length close to \(\sqrt d\) (about 5.7 for the DCGAN's \(d = 32\)), so
+G only ever trained on vectors on that thin shell. At \(\psi = 0.3\) every vector is far inside
+it, where G's BatchNorm statistics no longer fit, and the samples fade towards one faint average
+blob. (StyleGAN's truncation works further because it pulls towards the average of a *learned*
+latent space, which a plain GAN does not have.)
+
 **Interpolation** walks from seed A's \(z_A\) to seed B's \(z_B\). *lerp* is the straight line
-\((1 - t) z_A + t z_B\); *slerp* follows the sphere where Gaussian noise actually lives:
+\((1 - t) z_A + t z_B\), which cuts inside the shell (its midpoint is shorter); *slerp* follows
+the sphere where Gaussian noise actually lives:
 
 $$\mathrm{slerp}(z_A, z_B; t) = \frac{\sin((1 - t)\,\Omega)}{\sin \Omega} z_A + \frac{\sin(t\,\Omega)}{\sin \Omega} z_B, \qquad \cos \Omega = \frac{z_A \cdot z_B}{\lVert z_A\rVert\,\lVert z_B\rVert}$$
+
+For a 2D model the samples are drawn as points over the real data (pale green).
 """
 
 DISCRIMINATOR_HELP = r"""
@@ -75,5 +102,9 @@ D's **score** of a sample is \(D(x) = \sigma(\ell(x))\): near 1 means "looks rea
 - **ROC AUC**: the chance that a random real scores higher than a random fake, 1 = perfect
   separation, 0.5 = coin toss.
 - **Saliency**: \(\lvert \partial \ell / \partial x \rvert\) per pixel: the pixels where a small change
-  would most move D's verdict, in red over your image.
+  would most move D's verdict, in red over what D saw (your image, converted to the model's size
+  and colours: the note under the verdict says how).
+- **Why a good GAN's D says about 0.5 to everything**: for a fixed G the best discriminator is
+  \(D^*(x) = p_{\text{data}}(x) / (p_{\text{data}}(x) + p_g(x))\). When G has learned the data's
+  distribution, \(p_g = p_{\text{data}}\) and \(D^* = 1/2\) everywhere: D has nothing left to go on.
 """

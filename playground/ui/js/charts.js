@@ -1,0 +1,71 @@
+// charts.js: the two curve charts (frame.curves), drawn with the vendored uPlot.
+// Losses of D and G, and mean D(x) / D(G(z)), by step. Hover shows the step and every value
+// (uPlot's legend), drag selects a range to zoom into, double-click resets. Dashed marks show
+// where a setting changed (frame.marks); their labels go on the first free row so that close
+// marks never print over each other.
+
+const CHART_SERIES = {
+  loss: [['loss D', '#2563eb'], ['loss G', '#ea580c']],
+  score: [['D(x) real', '#16803d'], ['D(G(z)) fake', '#7e22ce']],
+};
+const MARK_ROWS = 3;
+
+function marksPlugin(getMarks) {
+  return {hooks: {draw: [(u) => {
+    const marks = getMarks();
+    if (!marks.length) return;
+    const ctx = u.ctx, {left, top, width, height} = u.bbox, dpr = devicePixelRatio || 1;
+    ctx.save();
+    ctx.font = `${10 * dpr}px sans-serif`;
+    ctx.setLineDash([4 * dpr, 4 * dpr]);
+    ctx.strokeStyle = 'rgb(150,150,150)';
+    ctx.fillStyle = 'rgb(90,90,90)';
+    const rowEnds = new Array(MARK_ROWS).fill(-Infinity);
+    for (const [step, text] of marks) {
+      const x = u.valToPos(step, 'x', true);
+      if (x < left || x > left + width) continue;
+      ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
+      const w = ctx.measureText(text).width;
+      const row = rowEnds.findIndex((end) => end + 4 * dpr < x);
+      if (row < 0) continue;  // no free row here: the line stays, the label is in the list
+      ctx.fillText(text, x + 3 * dpr, top + height - (6 + 12 * row) * dpr);
+      rowEnds[row] = x + 3 * dpr + w;
+    }
+    ctx.restore();
+  }]}};
+}
+
+function makeChart(kind, host, getMarks, onZoom) {
+  const width = Math.max(260, host.clientWidth || 420);
+  const opts = {
+    width, height: 200,
+    scales: {x: {time: false}, y: kind === 'score' ? {range: [0, 1]} : {}},
+    axes: [{label: 'step'}, {size: 44}],
+    series: [{label: 'step', value: (u, v) => (v == null ? '–' : v.toLocaleString())}].concat(
+      CHART_SERIES[kind].map(([label, stroke]) => ({
+        label, stroke, width: 2, spanGaps: true,
+        value: (u, v) => (v == null ? '–' : v.toPrecision(4)),
+      }))),
+    cursor: {drag: {x: true, y: false}},
+    legend: {live: true},
+    plugins: [marksPlugin(getMarks)],
+    hooks: {setSelect: [(u) => { if (u.select.width > 0) onZoom(true); }]},
+  };
+  const u = new uPlot(opts, [[], [], []], host);
+  u.over.addEventListener('dblclick', () => onZoom(false));
+  return u;
+}
+
+// Append frame.curves to `data` ([steps, a, b] columns for each chart); "from" -1 = all anew.
+function addCurves(store, curves) {
+  if (!curves) return false;
+  if (curves.from === -1) {
+    for (const k of Object.keys(store)) store[k] = [];
+  }
+  if (!curves.step.length) return curves.from === -1;
+  const add = (key, values) => { store[key] = store[key].concat(values); };
+  add('step', curves.step);
+  add('loss_d', curves.loss_d); add('loss_g', curves.loss_g);
+  add('d_real', curves.d_real); add('d_fake', curves.d_fake);
+  return true;
+}

@@ -1,0 +1,232 @@
+"""What the Train tab's buttons do: start, follow, pause and resume runs, single steps, live edits.
+
+Training runs in each run's own worker thread (`playground.live.LiveRun`), not inside an event,
+so Train always starts the new run at once and the page's live view pulls frames by itself
+(`live_view.py`). The events that start or resume a run then *follow* it: they stream the words
+that change slowly (the status line, the latest quality measurement, a summary for API clients)
+about once a second until the run stops or another run replaces it. No tensor maths here.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+import anyio
+import gradio as gr
+
+from ..live import LiveRun
+from ..quality import quality_rows, quality_sentence
+from ..settings import SERVER_ONLY_FIELDS
+from ..train import Trainer
+from .common import AppContext, error, trainer_or_fallback
+from .form import CUSTOM, FIELDS, FOLDER_DATASET, config_from_form, live_changes, preset_of
+from .session import Session
+
+FOLLOW_S = 1.0  # how often a following event re-sends the status words
+
+
+def file_path(file: Any) -> str | None:
+    """A gr.File value (a path, or an object with .name / .path) as a path."""
+    if file is None:
+        return None
+    if isinstance(file, str):
+        return file
+    return getattr(file, "path", None) or getattr(file, "name", None)
+
+
+def summary(session: Session) -> dict[str, Any]:
+    """The session's run as plain numbers, for API clients (and the page's hidden JSON)."""
+    run = session.run
+    if run is None:
+        return {"state": "none", "step": 0, "target": 0}
+    t = run.trainer
+    last = next((r for r in reversed(t.history) if not r.event), None)
+    return {
+        "run": run.name, "state": run.state, "step": t.step_count,
+        "target": t.config.train.steps, "dataset": t.config.data.dataset,
+        "diverged": t.diverged, "warning": run.warning, "note": run.note,
+        "last": last.to_dict() if last is not None else None,
+        "quality": run.metrics[-1] if run.metrics else None,
+        "settings": {k: v for group in t.config.to_dict().values() for k, v in group.items()
+                     if k not in SERVER_ONLY_FIELDS},
+    }
+
+
+def status_text(session: Session, note: str = "") -> str:
+    run = session.run
+    if run is None:
+        return "No model yet: press **Train** (or a single step) to start a run."
+    t = run.trainer
+    try:
+        info = t.dataset.info
+    except Exception as e:  # e.g. a checkpoint trained on image files that are not here
+        info = f"training data not available here: {e}"
+    words = [f"Run **{html.escape(run.name)}**", html.escape(info), f"device {t.device}"]
+    text = " · ".join(words)
+    for extra in (note, run.warning and f"⚠️ {run.warning}"):
+        if extra:
+            text += f"  \n{html.escape(extra)}"
+    return text
+
+
+def quality_text(run: LiveRun | None) -> str:
+    """The latest measurement as a sentence with its bar, the numbers folded away."""
+    if run is None or not run.metrics:
+        return ("*Quality*: not measured yet. Press **Measure quality**, or let the run measure "
+                "itself every N steps (Advanced).")
+    result = run.metrics[-1]
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+                   for k, v in quality_rows(result))
+    return (f"**Quality at step {result.get('step', 0):,}**: "
+            f"{html.escape(quality_sentence(result))}\n\n<details><summary>All the numbers"
+            f"</summary><table>{rows}</table></details>")
+
+
+def run_key(session: Session) -> Any:
+    """What the browser keeps (gr.BrowserState) to offer the run again after a reload."""
+    run = session.run
+    if run is None:
+        return gr.skip()
+    return {"run_id": run.run_id, "name": run.name}
+
+
+class TrainEvents:
+    """The Train tab's event handlers, bound to the app's context."""
+
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
+
+    # ------------------------------------------------------------------ building runs
+    def new_trainer(self, settings: dict[str, Any], images_zip: Any) -> tuple[Trainer, str]:
+        limits = self.ctx.limits
+        path = file_path(images_zip)
+        if settings.get("dataset") == FOLDER_DATASET and path:
+            limits.check_upload(path, "zip of images")
+        config = config_from_form(settings, path, limits)
+        limits.check_config(config)
+        return trainer_or_fallback(config, limits.max_data_bytes)  # loads the data now
+
+    def outputs(self, session: Session, note: str = "") -> tuple:
+        """(state, status, quality, summary, run key, the "back to good settings" button):
+        what the run events return."""
+        run = session.run
+        diverged = run is not None and run.trainer.diverged
+        return (session, status_text(session, note), quality_text(run), summary(session),
+                run_key(session), gr.Button(visible=diverged))
+
+    async def start_new(self, session: Session, settings: dict[str, Any], images_zip: Any,
+                        start: bool) -> tuple[LiveRun, str]:
+        trainer, note = await anyio.to_thread.run_sync(self.new_trainer, settings, images_zip)
+        if note:  # a torchvision set missing here: the bundled digits, and a visible warning
+            gr.Warning(note)
+        preset = preset_of(trainer.config)
+        name = trainer.config.data.dataset if preset == CUSTOM else preset
+        run = await anyio.to_thread.run_sync(self.ctx.new_run, session, trainer, name)
+        if start:
+            run.start()
+        return run, note
+
+    async def follow(self, session: Session, run: LiveRun, note: str = ""):
+        """Yield the run events' outputs about once a second until `run` stops or another run
+        replaces it in the session."""
+        last = None
+        while True:
+            if session.run is not run:
+                return  # Train was pressed again: the newer event follows the newer run
+            out = self.outputs(session, note)
+            key = (out[1], out[2], repr(out[3]), repr(out[5]))
+            if key != last:
+                last = key
+                yield out
+            if run.state not in ("waiting", "training"):
+                return
+            await asyncio.sleep(FOLLOW_S)
+
+    # ------------------------------------------------------------------ events
+    async def train(self, state: Any, images_zip: Any = None, request: gr.Request = None,
+                    **settings: Any):
+        session = self.ctx.session(state, request)
+        run, note = await self.start_new(session, settings, images_zip, start=True)
+        async for out in self.follow(session, run, note):
+            yield out
+
+    async def resume(self, state: Any, request: gr.Request = None):
+        session = self.ctx.session(state, request)
+        run = session.run
+        if run is None:
+            raise error("Nothing to resume yet: press Train to start a run.")
+        if not run.running:
+            if not await anyio.to_thread.run_sync(run.start):
+                target = run.trainer.config.train.steps
+                raise error(f"The run is at its step target ({target:,}): raise the Step "
+                            "target to keep training.")
+        async for out in self.follow(session, run):
+            yield out
+
+    def pause(self, state: Any, request: gr.Request = None) -> None:
+        run = self.ctx.session(state, request).run
+        if run is not None:
+            run.pause()
+
+    async def reset(self, state: Any, images_zip: Any = None, request: gr.Request = None,
+                    **settings: Any) -> tuple:
+        session = self.ctx.session(state, request)
+        await self.start_new(session, settings, images_zip, start=False)
+        return self.outputs(session, "Reset: a new, untrained model. Press Train to start.")
+
+    def step(self, which: str):
+        async def step(state: Any, images_zip: Any = None, request: gr.Request = None,
+                       **settings: Any) -> tuple:
+            session = self.ctx.session(state, request)
+            run = session.run
+            if run is None:
+                run, _ = await self.start_new(session, settings, images_zip, start=False)
+            self.ctx.limits.check_run_length(run.trainer.step_count, 1)
+            words = await anyio.to_thread.run_sync(run.step_once, which)
+            return self.outputs(session, words)
+        step.__name__ = f"step_{which}"
+        return step
+
+    def edit(self, state: Any, request: gr.Request = None, **values: Any) -> str:
+        """Live edits of the form's live fields: applied to the running model at its next step
+        (marked on the curves), or now when it is paused."""
+        session = self.ctx.session(state, request)
+        run = session.run
+        if run is None:  # nothing to change yet: Train checks every field (and says so)
+            return ""
+        changes = live_changes(values, self.ctx.limits)
+        self.ctx.limits.check_train_fields(changes)
+        return run.edit(changes) or ""
+
+    def good_settings(self, state: Any, request: gr.Request = None) -> tuple:
+        """After a divergence: the live settings back to those of the last finite state."""
+        session = self.ctx.session(state, request)
+        run = session.run
+        if run is None:
+            raise error("No run yet: nothing to go back to.")
+        words = run.back_to_good_settings()
+        if not words:
+            raise error("No live change is left to undo: this run's own settings diverged. "
+                        "Lower the learning rates (or try another loss) and press Train.")
+        flat = {**vars(run.trainer.config.data), **vars(run.trainer.config.model),
+                **vars(run.trainer.config.train)}
+        return (words, *[flat[f] for f in FIELDS])
+
+    def measure(self, state: Any, request: gr.Request = None) -> str:
+        run = self.ctx.session(state, request).run
+        if run is None:
+            raise error("No model to measure yet: train one first.")
+        run.measure()
+        return quality_text(run)
+
+    def measure_every(self, state: Any, every: Any, request: gr.Request = None) -> None:
+        limit = self.ctx.limits.max_steps
+        if isinstance(every, bool) or not isinstance(every, (int, float)) or \
+                not float(every).is_integer() or not 0 <= every <= limit:
+            raise error(f"Measure every N steps: {every!r:.60} must be a whole number of steps "
+                        f"from 0 (off) to {limit:,}")
+        session = self.ctx.session(state, request)
+        session.measure_every = int(every)
+        if session.run is not None:
+            session.run.measure_every = int(every)
