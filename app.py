@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import io
 import os
+import signal
 import sys
 
 
@@ -28,6 +29,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "GP_AUTH environment variable, e.g. a Space secret; unset = no login)")
     p.add_argument("--checkpoints", default="checkpoints",
                    help="folder of bundled .safetensors checkpoints (default checkpoints/)")
+    p.add_argument("--runs", default=os.environ.get("GP_RUNS_DIR") or None,
+                   help="folder where every run is saved by itself, so that a reload or a "
+                   "restart loses nothing (default: GP_RUNS_DIR, else ~/.cache/gan-playground/"
+                   "runs)")
     return p.parse_args(argv)
 
 
@@ -71,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"app.py: {e}", file=sys.stderr)
         return 2
-    demo = build_app(device=args.device, limits=limits, checkpoints_dir=args.checkpoints)
+    demo = build_app(device=args.device, limits=limits, checkpoints_dir=args.checkpoints,
+                     runs_dir=args.runs)
     # Gradio prints a paragraph when the share link fails; capture its output and say it in one.
     chatter = io.StringIO()
     with contextlib.redirect_stdout(chatter):
@@ -84,11 +90,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("Could not create a share link (no internet?); serving locally only.",
                   flush=True)
+    # A Space (or a `kill`) stops the app with SIGTERM: save every run first, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         demo.block_thread()
     except KeyboardInterrupt:
         pass
+    finally:
+        from playground.ui.session import REGISTRY
+
+        REGISTRY.close_all()  # each session's run is saved into the runs folder, then freed
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -136,22 +136,47 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     trainer = load_checkpoint(args.checkpoint, device=args.device)
     seeds = parse_seeds(args.seeds)
-    if trainer.is_2d:
-        raise CLIError("this checkpoint is a 2D model: sample it in the app's Sample tab")
     if args.label is not None and not trainer.config.model.conditional:
         raise CLIError("--label needs a conditional checkpoint")
     if args.label is not None and not 0 <= args.label < trainer.num_classes:
         raise CLIError(f"--label {args.label} is out of range: allowed 0..{trainer.num_classes - 1}")
+    if args.out is None and args.csv is None:
+        raise CLIError("give --out FILE.png (a picture), --csv FILE.csv (2D points), or both")
+    if args.csv is not None and not trainer.is_2d:
+        raise CLIError("--csv writes 2D points: this checkpoint makes images (use --out)")
     labels = args.label if trainer.config.model.conditional else None
     if trainer.config.model.conditional and labels is None:
         labels = [s % trainer.num_classes for s in seeds]
-    images = generate(trainer.sampler(), seeds, trainer.config.model.z_dim,
-                      truncation=args.truncation, labels=labels, device=trainer.device)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    grid(images, nrow=args.nrow).save(out)
-    print(f"wrote {len(seeds)} images to {out}", file=sys.stderr)
+    samples = generate(trainer.sampler(), seeds, trainer.config.model.z_dim,
+                       truncation=args.truncation, labels=labels, device=trainer.device)
+    if args.csv is not None:
+        _write_points(Path(args.csv), seeds, samples)
+        print(f"wrote {len(seeds)} points to {args.csv}", file=sys.stderr)
+    if args.out is not None:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if trainer.is_2d:  # the Sample tab's picture: the points over the real data
+            from .frames import real_points, view_lim
+            from .plots import points_view
+
+            names = [str(s) for s in seeds] if len(seeds) <= 64 else []
+            points_view(samples, view_lim(trainer), names, real=real_points(trainer)).save(out)
+        else:
+            grid(samples, nrow=args.nrow).save(out)
+        print(f"wrote {len(seeds)} samples to {out}", file=sys.stderr)
     return 0
+
+
+def _write_points(path: Path, seeds: list[int], points: Any) -> None:
+    """Generated 2D points as CSV: seed,x,y (a header line first)."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["seed", "x", "y"])
+        for seed, (x, y) in zip(seeds, points.tolist()):
+            writer.writerow([seed, f"{x:.6g}", f"{y:.6g}"])
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
@@ -212,14 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("sample", help="write a grid of images for a list of seeds")
+    p = sub.add_parser("sample", help="write the samples of a list of seeds: a grid of images, "
+                       "or 2D points as a picture and/or a CSV")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--seeds", default="0-63", help='e.g. "0-63" or "1,5,9"')
     p.add_argument("--truncation", type=float, default=1.0, help="psi in (0, 1]")
     p.add_argument("--label", type=int, help="class for conditional models")
     p.add_argument("--nrow", type=int, default=8)
     p.add_argument("--device", default=None)
-    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--out", help="PNG file to write (a grid of images, or the 2D points drawn "
+                   "over the real data)")
+    p.add_argument("--csv", help="2D models: CSV file of the points (seed,x,y)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("judge", help="print the discriminator's score of each image")

@@ -268,6 +268,8 @@ class LiveRun:
                     t = self.trainer
                     done = t.step_count >= t.config.train.steps
                     self._set_state("diverged" if t.diverged else "done" if done else "paused")
+                    if has_slot and not self.closed:
+                        self.autosave()  # a stopped run is saved as it stands
 
     def _train(self, gen: int) -> None:
         note = ""
@@ -311,8 +313,11 @@ class LiveRun:
         if self._on_autosave is None:
             return
         with self.lock:
-            self._on_autosave(self)
             self.last_saved = time.monotonic()
+            try:
+                self._on_autosave(self)
+            except Exception as e:  # saving must never stop the training
+                self.note = f"⚠️ Not saved: {e}"
 
     # ------------------------------------------------------------------ edits and steps
     def edit(self, changes: dict[str, Any]) -> str:

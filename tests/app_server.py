@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -45,11 +46,12 @@ def free_port() -> int:
 
 class AppServer:
     def __init__(self, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
-                 log_path: Path | None = None):
-        self.port = free_port()
+                 log_path: Path | None = None, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+        self.runs_dir = Path(tempfile.mkdtemp(prefix="gp-runs-"))  # never the user's own cache
         full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
-                    "OMP_NUM_THREADS": "1", **(env or {})}
+                    "OMP_NUM_THREADS": "1", "GP_RUNS_DIR": str(self.runs_dir), **(env or {})}
         self.log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"gp-app-{self.port}.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(

@@ -79,6 +79,13 @@ class _LoginServer(AppServer):
         raise TimeoutError(f"app.py did not answer within {START_TIMEOUT_S}s:\n{self.output()}")
 
 
+def checkpoints_folder() -> Path:
+    """The shared app's bundled checkpoints (tiny models made by `make_checkpoints`)."""
+    shared_server()
+    assert _folder is not None
+    return _folder / "checkpoints"
+
+
 def gradio_cache() -> Path:
     """Where the shared app keeps uploads and served files."""
     shared_server()

@@ -1,8 +1,9 @@
 """The app's named API endpoints, called with gradio_client against `python app.py` on a free port.
 
 The server runs with small hosting limits (so refusals can be tested) and a checkpoints folder of
-tiny models made here, and it is started with --share pointed at a dead share server, so the
-one-line fallback is tested too without the network.
+tiny models made here, and it is started with --share pointed at a dead share server and given a
+stand-in for Gradio's tunnel program (which Gradio would otherwise download), so the one-line
+fallback is tested too without touching the network.
 """
 from __future__ import annotations
 
@@ -27,12 +28,26 @@ LIMITS = {"GP_MAX_STEPS": "10000", "GP_MAX_BATCH": "512", "GP_MAX_WIDTH": "512",
           "GP_TRAIN_CONCURRENCY": "1"}
 
 
+def fake_tunnel(home: Path) -> None:
+    """Gradio's tunnel program where Gradio looks for it (under HF_HOME), failing at once."""
+    from gradio.tunneling import BINARY_FILENAME
+
+    binary = home / "gradio" / "frpc" / BINARY_FILENAME
+    binary.parent.mkdir(parents=True)
+    binary.write_text("#!/bin/sh\necho 'no share server here (a test)' >&2\nexit 1\n")
+    binary.chmod(0o755)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("checkpoints")
     make_checkpoints(folder)
-    env = {**LIMITS, "GRADIO_SHARE_SERVER_ADDRESS": "127.0.0.1:1"}  # a share server that is down
+    home = tmp_path_factory.mktemp("hf-home")
+    fake_tunnel(home)
+    env = {**LIMITS, "GRADIO_SHARE_SERVER_ADDRESS": "127.0.0.1:1",  # a share server that is down
+           "HF_HOME": str(home)}
     srv = AppServer(env=env, args=("--share", "--checkpoints", str(folder)))
+    srv.checkpoints = folder
     yield srv
     srv.stop()
 
@@ -89,12 +104,24 @@ def test_interpolate_returns_a_strip_and_an_animated_gif(client):
     assert animation.format == "GIF" and animation.n_frames >= 6
 
 
-def test_discriminator_report_gives_accuracy_auc_and_galleries(client):
+def test_discriminator_report_gives_accuracy_auc_and_galleries(client, server):
+    import torch
+
+    from playground.checkpoint import load_checkpoint
+    from playground.judge import discriminator_report
+    from playground.sample import generate
+
     hist, stats, decision_map, fakes, reals = client.predict(model="tiny-mnist", count=32,
                                                              api_name="/discriminator_report")
     accuracy = float(re.search(r"Accuracy\*\* at 0.5: ([0-9.]+)%", stats).group(1))
     auc = float(re.search(r"ROC AUC\*\*: ([0-9.]+)", stats).group(1))
-    assert 0 <= accuracy <= 100 and 0 <= auc <= 1
+    # The same report, worked out here: 32 held-out reals (generator seed 0), seeds 0..31.
+    trainer = load_checkpoint(server.checkpoints / "tiny-mnist.safetensors")
+    real, _ = trainer.dataset.real_sample(32, torch.Generator().manual_seed(0))
+    fake = generate(trainer.sampler(), range(32), trainer.config.model.z_dim)
+    expected = discriminator_report(trainer.D, real, fake)
+    assert accuracy == pytest.approx(100 * expected.accuracy, abs=0.05)
+    assert auc == pytest.approx(expected.auc, abs=5e-4)
     assert Image.open(hist).size[0] > 300 and decision_map is None
     for grid in (fakes, reals):  # 8 captioned tiles, 4 to a row, each 84 px with its caption
         width, height = Image.open(grid).size

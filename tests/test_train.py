@@ -130,3 +130,68 @@ def test_ema_sampler_and_live_toggle():
     assert trainer.sampler() is trainer.ema.shadow
     trainer.update(ema_decay=0.0)
     assert trainer.sampler() is trainer.G
+
+
+@pytest.mark.parametrize("loss, changes", [
+    ("minimax", {}),
+    ("lsgan", {}),
+    ("hinge", {}),
+    ("wgan-gp", {"gp_lambda": 10.0}),
+    ("wgan-gp", {"gp_lambda": 10.0, "pack": 2, "batch_size": 16}),
+])
+def test_every_game_trains_and_moves_d_towards_telling_reals_from_fakes(loss, changes):
+    trainer = Trainer(tiny("ring8", loss=loss, d_steps=3, d_lr=2e-3, **changes))
+    before = trainer.probe()
+    records = trainer.step(30, "d")  # D alone: it must learn to separate reals from fakes
+    assert all(math.isfinite(r.loss_d) for r in records)
+    after = trainer.probe()
+    assert after[0] - after[1] > before[0] - before[1]  # D(x) - D(G(z)) grew
+    trainer.step(5)  # and the whole game runs
+    assert trainer.step_count == 35 and not trainer.diverged
+
+
+def test_the_gradient_penalty_is_part_of_the_critics_loss():
+    def d_loss_after_one_step(gp_lambda: float) -> float:
+        trainer = Trainer(tiny("ring8", loss="wgan-gp", gp_lambda=gp_lambda))
+        return trainer.step(1, "d")[0].loss_d
+
+    plain, penalised = d_loss_after_one_step(0.0), d_loss_after_one_step(100.0)
+    assert penalised > plain  # lambda * E[(|grad| - 1)^2] > 0 is added to D's loss
+
+
+def test_a_conditional_model_trains_and_its_label_changes_the_samples():
+    trainer = Trainer(tiny("mnist-cgan", batch_size=8))
+    trainer.step(3)
+    from playground.sample import generate
+
+    zero = generate(trainer.sampler(), [0, 1], trainer.config.model.z_dim, labels=0)
+    seven = generate(trainer.sampler(), [0, 1], trainer.config.model.z_dim, labels=7)
+    assert not torch.allclose(zero, seven)
+
+
+def test_the_ema_follows_decay_times_g_and_ignores_d_only_steps():
+    decay = 0.9
+    trainer = Trainer(tiny("ring8", ema_decay=decay))
+    shadow = [p.detach().clone() for p in trainer.ema.shadow.parameters()]
+    trainer.step(1, "g")
+    for s, p, e in zip(shadow, trainer.G.parameters(), trainer.ema.shadow.parameters()):
+        assert torch.allclose(e, decay * s + (1 - decay) * p.detach(), atol=1e-6)
+    frozen = [p.detach().clone() for p in trainer.ema.shadow.parameters()]
+    trainer.step(3, "d")  # G does not move, so neither does its average
+    assert all(torch.equal(a, b) for a, b in zip(frozen, trainer.ema.shadow.parameters()))
+    trainer.update(ema_decay=0.5)  # changed mid-run: the next G step uses the new decay
+    before = [p.detach().clone() for p in trainer.ema.shadow.parameters()]
+    trainer.step(1, "g")
+    for s, p, e in zip(before, trainer.G.parameters(), trainer.ema.shadow.parameters()):
+        assert torch.allclose(e, 0.5 * s + 0.5 * p.detach(), atol=1e-6)
+
+
+def test_the_ema_can_be_turned_on_mid_run_from_g_as_it_is():
+    trainer = Trainer(tiny("ring8", ema_decay=0.0))
+    trainer.step(4)
+    assert trainer.ema is None
+    trainer.update(ema_decay=0.99)
+    assert all(torch.equal(a, b) for a, b in zip(trainer.G.parameters(),
+                                                  trainer.ema.shadow.parameters()))
+    trainer.step(2)
+    assert trainer.sampler() is trainer.ema.shadow

@@ -96,13 +96,14 @@ def test_sessions_over_the_cap_close_the_one_idle_the_longest_saving_it_first():
     saved = []
     registry = Registry()
     registry.max_runs = 2
-    registry.on_close = lambda s: saved.append(s.id)
+    registry.on_save_run = lambda run: saved.append(run.run_id)
     sessions = [registry.get(None, f"s{i}") for i in range(3)]
     for i, session in enumerate(sessions[:2]):
         session.set_run(LiveRun(Trainer(TINY_RING), f"r{i}", "ring8", Slots(1)))
+        session.run.step_once("both")  # a run with something to keep
     sessions[0].last_used -= 100  # idle the longest
     registry.make_room(sessions[2])
-    assert sessions[0].closed and saved == ["s0"] and not sessions[1].closed
+    assert sessions[0].closed and saved == ["r0"] and not sessions[1].closed
     sessions[2].set_run(LiveRun(Trainer(TINY_RING), "r2", "ring8", Slots(1)))
     for session in sessions[1:]:
         session.run.state = "training"  # as if both trained: no room, and nothing is closed

@@ -7,10 +7,12 @@ gets a session, and the Train tab's live view the token its frame requests carry
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from . import api, text
 from .common import AppContext
@@ -20,23 +22,29 @@ from .live_view import token_value
 from .sample_tab import SampleTab
 from .session import REGISTRY, close_session
 from .train_tab import TrainTab
+from .uploads import UploadQuota
 
 CSS_PATH = Path(__file__).with_name("style.css")
 
 
 def build_app(device: str = "auto", limits: Limits | None = None,
-              checkpoints_dir: str | Path = "checkpoints") -> gr.Blocks:
-    """The GAN Playground app (not launched). Nothing heavy happens until someone clicks."""
+              checkpoints_dir: str | Path = "checkpoints",
+              runs_dir: str | Path | None = None) -> gr.Blocks:
+    """The GAN Playground app (not launched). Nothing heavy happens until someone clicks.
+    Runs are saved in `runs_dir` (default: $GP_RUNS_DIR, else a per-user cache folder)."""
+    runs_dir = runs_dir or os.environ.get("GP_RUNS_DIR") or None
     ctx = AppContext(device=device, limits=limits or Limits.from_env(),
-                     checkpoints_dir=Path(checkpoints_dir))
-    # delete_cache: every 10 minutes, drop served files (pictures, downloads) older than an hour,
-    # so a long training session does not fill the disk.
-    with gr.Blocks(title="GAN Playground", delete_cache=(600, 3600)) as demo:
+                     checkpoints_dir=Path(checkpoints_dir),
+                     runs_dir=Path(runs_dir) if runs_dir else None)
+    # delete_cache: every minute, drop uploads and served files (pictures, downloads) older than
+    # ten minutes, so neither a long session nor a stream of uploads fills the disk.
+    with gr.Blocks(title="GAN Playground", delete_cache=(60, 600)) as demo:
         # Each visitor's Session; freed by Gradio after GP_SESSION_TTL_S idle seconds.
         state = gr.State(None, time_to_live=ctx.limits.session_ttl_s,
                          delete_callback=close_session)
         # What this browser remembers across reloads: its last run (an unguessable id).
-        run_key = gr.BrowserState(None, storage_key="gan-playground-run")
+        run_key = gr.BrowserState(None, storage_key="gan-playground-run",
+                                  secret=ctx.store.secret())
         gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_id="intro")
         with gr.Tabs():
             with gr.Tab("Train", id="train", elem_id="tab-train"):
@@ -47,12 +55,14 @@ def build_app(device: str = "auto", limits: Limits | None = None,
                 DiscriminatorTab(ctx, state)
         api.register(ctx)
 
-        def on_load(state: Any, request: gr.Request) -> tuple:
+        def on_load(state: Any, key: Any, request: gr.Request) -> tuple:
             session = ctx.session(state, request)
-            return session, token_value(session)
+            offer = train.events.offer(key)
+            return (session, token_value(session), gr.update(visible=bool(offer)), offer)
 
-        demo.load(on_load, inputs=[state], outputs=[state, train.live], api_visibility="private",
-                  show_progress="hidden")
+        demo.load(on_load, inputs=[state, run_key],
+                  outputs=[state, train.live, train.continue_box, train.continue_md],
+                  api_visibility="private", show_progress="hidden")
 
         def release(request: gr.Request) -> None:
             # The tab closed: stop its training and free its model now, not in an hour.
@@ -85,4 +95,7 @@ def launch_options(limits: Limits | None = None) -> dict[str, Any]:
         "css_paths": [CSS_PATH],
         "max_file_size": limits.max_upload_bytes,
         "footer_links": ["api", "gradio"],
+        # No visitor uploads more than GP_UPLOAD_MB in 10 minutes (HTTP 429 past it).
+        "app_kwargs": {"middleware": [Middleware(UploadQuota,
+                                                 max_bytes=limits.upload_mb * 2**20)]},
     }

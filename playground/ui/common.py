@@ -24,6 +24,7 @@ from ..config import FOLDER_DATASET, TORCHVISION_DATASETS, DataConfig, RunConfig
 from ..data import DatasetUnavailable, load_dataset
 from ..device import pick_device
 from ..live import LiveRun, Slots
+from ..runs import RunStore, RunStoreError, default_folder
 from ..train import StepRecord, Trainer
 from .errors import USER_ERRORS, error, on_errors  # noqa: F401  (the tabs import them from here)
 from .limits import Limits
@@ -88,20 +89,36 @@ class AppContext:
     checkpoints_dir: Path = Path("checkpoints")
     bundled: dict[str, Bundled] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="gan-playground-")))
+    runs_dir: Path | None = None  # GP_RUNS_DIR; None: a per-user cache folder
     slots: Slots | None = None
+    store: RunStore | None = None
 
     def __post_init__(self) -> None:
         self.bundled = find_bundled(self.checkpoints_dir)
         self.slots = Slots(self.limits.train_concurrency)
+        self.store = RunStore(self.runs_dir or default_folder(), self.limits.runs_mb)
         REGISTRY.max_runs = self.limits.max_sessions
+        REGISTRY.on_save_run = self.save_run
 
-    def new_run(self, session: Session, trainer: Trainer, name: str) -> LiveRun:
-        """A new run for `session` (its old run closed); it is not started."""
+    def new_run(self, session: Session, trainer: Trainer, name: str,
+                run_id: str | None = None) -> LiveRun:
+        """A new run for `session` (its old run saved and closed); it is not started."""
         REGISTRY.make_room(session)
-        run = LiveRun(trainer, secrets.token_urlsafe(16), name, self.slots, play=play,
-                      evaluate=evaluate, measure_every=session.measure_every)
+        run = LiveRun(trainer, run_id or secrets.token_urlsafe(16), name, self.slots, play=play,
+                      evaluate=evaluate, measure_every=session.measure_every,
+                      on_autosave=self.save_run, autosave_s=self.limits.autosave_s)
         session.set_run(run)
         return run
+
+    def save_run(self, run: LiveRun) -> None:
+        """Save a run into the runs folder; a full disk becomes a note on the run, not a crash."""
+        if self.store is None or not run.trainer.step_count:
+            return
+        try:
+            with run.lock:
+                self.store.save(run)
+        except RunStoreError as e:
+            run.changed(f"⚠️ Not saved: {e.strerror or e}")
 
     def session(self, state: Any, request: gr.Request | None) -> Session:
         """The caller's own session (created on first use)."""

@@ -26,7 +26,7 @@ from ..train import Trainer
 from . import model_choice, text
 from .common import QUICK, AppContext, error, gpu, on_errors
 from .errors import ErrorSlots
-from .safe_inputs import RawSlider, SafeImage
+from .safe_inputs import BadImage, RawSlider, SafeImage
 from .sketch import sketch_image, sketch_pad
 
 GALLERY_K = 8
@@ -229,6 +229,8 @@ class DiscriminatorTab:
         def uploaded_image(value: Any) -> Image.Image:
             if value is None:
                 raise error("Upload an image first.")
+            if isinstance(value, BadImage):
+                raise gr.Error(value.message, print_exception=False)
             return value
 
         @on_errors("upload")
@@ -244,6 +246,8 @@ class DiscriminatorTab:
                     "samples.", None, gr.Image(None, visible=False), None, None)
 
         wire = self.slots.wire
+        self.slots.clear_on(self.report_btn.click, self.image_btn.click, self.sketch_btn.click,
+                            self.upload.upload)
         wire(self.report_btn.click(report, inputs=[state, self.model, self.count],
                                    outputs=[state, self.hist, self.stats, self.map, self.fakes,
                                             self.reals],

@@ -155,6 +155,22 @@ class ErrorSlots:
             out.append(f"⚠️ {html.escape(note.message)}" if shown else "")
         return out
 
+    def clear_on(self, *triggers: Any) -> None:
+        """Clear this tab's sentences as soon as one of `triggers` fires (e.g. `button.click`),
+        before the event itself runs: a new attempt starts clean, and a stream that follows a
+        run (it succeeds only when the run ends) does not leave an old sentence up meanwhile.
+        Register this before the event's own listener, so that it goes first."""
+        def clear(request: gr.Request) -> list[Any]:
+            key = getattr(request, "session_hash", None) or ""
+            if key not in self._shown:
+                return [gr.skip()] * len(self.outputs)
+            self._shown.discard(key)
+            return self._updates(None)
+
+        for trigger in triggers:
+            trigger(clear, inputs=None, outputs=self.outputs, show_progress="hidden",
+                    queue=False, api_visibility="private")
+
     def wire(self, dependency: Any) -> Any:
         """Show a failed event's sentence where it belongs; clear old ones when it succeeds."""
         def failed(request: gr.Request) -> list[Any]:

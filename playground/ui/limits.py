@@ -21,7 +21,9 @@ variable that raises it. Nothing is silently clamped. No gradio import here: the
 | GP_MAX_STEP_GFLOP | 40 | estimated compute of one training iteration, in GFLOP |
 | GP_MAX_RUN_MB | 400 | estimated memory of one run: weights in every copy, a step's activations |
 | GP_MAX_DATA_MB | 256 | your own images once decoded (as float32 tensors) |
-| GP_UPLOAD_MB | 200 | megabytes of uploads one session may have checked (checkpoints, zips, images) |
+| GP_UPLOAD_MB | 200 | megabytes one visitor may upload in 10 minutes (HTTP 429 past it) |
+| GP_AUTOSAVE_S | 30 | seconds between automatic saves of each live run (into GP_RUNS_DIR) |
+| GP_RUNS_MB | 1024 | the runs folder's size; the runs saved longest ago are removed first |
 """
 from __future__ import annotations
 
@@ -57,7 +59,9 @@ class Limits:
     max_step_gflop: int = 40  # GP_MAX_STEP_GFLOP: estimated compute of one training iteration
     max_run_mb: int = 400  # GP_MAX_RUN_MB: estimated memory of a run (weights, copies, activations)
     max_data_mb: int = 256  # GP_MAX_DATA_MB: your own images, decoded (float32)
-    upload_mb_per_session: int = 200  # GP_UPLOAD_MB: bytes of uploads one session may have checked
+    upload_mb: int = 200  # GP_UPLOAD_MB: megabytes one visitor may upload in 10 minutes
+    autosave_s: int = 30  # GP_AUTOSAVE_S: seconds between automatic saves of a live run
+    runs_mb: int = 1024  # GP_RUNS_MB: the runs folder's size (the runs saved longest ago go)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -189,5 +193,7 @@ ENV_NAMES = {
     "max_step_gflop": "GP_MAX_STEP_GFLOP",
     "max_run_mb": "GP_MAX_RUN_MB",
     "max_data_mb": "GP_MAX_DATA_MB",
-    "upload_mb_per_session": "GP_UPLOAD_MB",
+    "upload_mb": "GP_UPLOAD_MB",
+    "autosave_s": "GP_AUTOSAVE_S",
+    "runs_mb": "GP_RUNS_MB",
 }

@@ -48,13 +48,25 @@ class RawSlider(gr.Slider):
         return "slider"
 
 
-class SafeImage(gr.Image):
-    """`gr.Image(type="pil")` whose upload is opened by `open_image` (any mode is kept)."""
+class BadImage:
+    """What a `SafeImage` hands over for a file that is not a usable image: the event raises
+    its `message` itself, so the sentence lands next to the control (see errors.py)."""
 
-    def preprocess(self, payload: Any) -> Image.Image | None:
+    def __init__(self, message: str):
+        self.message = message
+
+
+class SafeImage(gr.Image):
+    """`gr.Image(type="pil")` whose upload is opened by `open_image` (any mode is kept); a bad
+    file becomes a `BadImage` for the event to refuse."""
+
+    def preprocess(self, payload: Any) -> Image.Image | BadImage | None:
         if payload is None:
             return None
-        return _open(payload)
+        try:
+            return _open(payload)
+        except gr.Error as e:
+            return BadImage(str(e.message))
 
     def get_block_name(self) -> str:
         return "image"  # the browser's component: Gradio's Image

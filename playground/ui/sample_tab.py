@@ -250,6 +250,8 @@ class SampleTab:
             return session, note, model_choice.UPLOADED
 
         wire = self.slots.wire
+        self.slots.clear_on(self.go.click, self.random_btn.click, self.interp_btn.click,
+                            self.upload.upload)
         wire(self.go.click(sample_grid, inputs=[state, self.model, self.seeds, self.truncation,
                                                 self.label],
                            outputs=[state, self.grid, self.png, self.info],

@@ -6,7 +6,7 @@ again by Gradio's session hash, so clicks in the page and `gradio_client` calls 
 (its frame requests carry no session hash). Sessions are freed when the tab closes
 (`demo.unload` -> `REGISTRY.release`), when Gradio drops the state, or after `GP_SESSION_TTL_S`
 idle seconds; `Registry` also caps how many sessions may hold a run at once (`GP_MAX_SESSIONS`)
-by closing the one idle the longest. A closing session's run is saved first (`on_close`). No
+by closing the one idle the longest. A closing session's run is saved first (`on_save_run`). No
 gradio import here.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Session:
         self.upload_bytes = 0  # bytes of uploads this session has had checked
         self.last_used = time.monotonic()
         self.closed = False
-        self.on_close: Callable[["Session"], None] | None = None  # e.g. save the run first
+        self.on_save_run: Callable[[LiveRun], None] | None = None  # saves a closing run
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -65,9 +65,30 @@ class Session:
         with self.lock:
             old, self.run = self.run, run
         if old is not None and old is not run:
+            self._save(old)
             old.close()
+            return_memory()  # the old run's tensors (and data) back to the system
         self._notify()
         return old
+
+    def _save(self, run: LiveRun) -> None:
+        """Save a run that is closing (through `on_save_run`, when set; a run with no steps has
+        nothing to keep). Saving must never keep a session, or its memory, alive."""
+        if self.on_save_run is None or not run.trainer.step_count:
+            return
+        try:
+            run.pause()
+            run.wait_stopped()
+            self.on_save_run(run)
+        except Exception:
+            pass
+
+    def detach_run(self) -> LiveRun | None:
+        """Hand the session's run over (to a reloaded page's new session) without stopping it."""
+        with self.lock:
+            run, self.run = self.run, None
+        self._notify()
+        return run
 
     def set_preview(self, dataset: str) -> None:
         with self.lock:
@@ -84,16 +105,12 @@ class Session:
         """Stop any training and drop the models so their memory is freed. Idempotent."""
         if self.closed:
             return
-        if self.on_close is not None:
-            try:
-                self.on_close(self)
-            except Exception:  # saving must never keep a session (and its memory) alive
-                pass
         self.closed = True
         with self.lock:
             run, self.run = self.run, None
             self.uploaded = None
         if run is not None:
+            self._save(run)
             run.close()
         self._notify()
 
@@ -106,7 +123,7 @@ class Registry:
         self._tokens: dict[str, Session] = {}
         self._lock = threading.Lock()
         self.max_runs = 0  # sessions that may hold a run at once (0 = no cap)
-        self.on_close: Callable[[Session], None] | None = None
+        self.on_save_run: Callable[[LiveRun], None] | None = None  # given to every session
 
     def __len__(self) -> int:
         with self._lock:
@@ -124,7 +141,7 @@ class Registry:
             session = self._sessions.get(key)
             if session is None or session.closed:
                 session = Session(key, device)
-                session.on_close = self.on_close
+                session.on_save_run = self.on_save_run
                 self._sessions[key] = session
                 self._tokens[session.token] = session
         session.touch()

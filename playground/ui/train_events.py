@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
 from typing import Any
 
 import anyio
@@ -17,11 +18,11 @@ import gradio as gr
 
 from ..live import LiveRun
 from ..quality import quality_rows, quality_sentence
-from ..settings import SERVER_ONLY_FIELDS
+from ..settings import SERVER_ONLY_FIELDS, SettingError
 from ..train import Trainer
 from .common import AppContext, error, trainer_or_fallback
 from .form import CUSTOM, FIELDS, FOLDER_DATASET, config_from_form, live_changes, preset_of
-from .session import Session
+from .session import REGISTRY, Session
 
 FOLLOW_S = 1.0  # how often a following event re-sends the status words
 
@@ -164,6 +165,55 @@ class TrainEvents:
         async for out in self.follow(session, run):
             yield out
 
+    # ------------------------------------------------------------------ no run is lost
+    def offer(self, key: Any) -> str:
+        """The words offering this browser's last run again (after a reload or a restart), or
+        "" when there is none to offer."""
+        run_id = key.get("run_id") if isinstance(key, dict) else None
+        holder = REGISTRY.find_run(run_id) if isinstance(run_id, str) else None
+        if holder is not None and holder.run is not None:
+            t = holder.run.trainer
+            return (f"Your run **{html.escape(holder.run.name)}** is still here, at step "
+                    f"{t.step_count:,} of {t.config.train.steps:,}: continue it?")
+        info = self.ctx.store.info(run_id) if self.ctx.store is not None else None
+        if info is None or not info["step"]:
+            return ""
+        ago = max(0, int(time.time() - info["saved_at"]))
+        when = f"{ago // 60} min ago" if ago >= 120 else f"{ago} s ago"
+        return (f"Your run **{html.escape(info['name'])}** was saved at step {info['step']:,} "
+                f"of {info['target']:,} ({when}): continue it from there?")
+
+    async def continue_run(self, state: Any, key: Any = None, request: gr.Request = None):
+        """Continue this browser's last run: the live one (a reloaded page), else the saved one
+        (a restarted server), with its weights, optimiser, history, timelapse and measurements."""
+        session = self.ctx.session(state, request)
+        run_id = key.get("run_id") if isinstance(key, dict) else None
+        if not isinstance(run_id, str) or self.ctx.store.path(run_id) is None:
+            raise error("There is no run to continue in this browser: press Train.")
+        holder = REGISTRY.find_run(run_id)
+        if holder is session:
+            run = session.run
+        elif holder is not None:
+            run = holder.detach_run()  # the page was reloaded: the run trains on, here
+            await anyio.to_thread.run_sync(REGISTRY.make_room, session)
+            session.set_run(run)
+        else:
+            trainer, frames, meta = await anyio.to_thread.run_sync(
+                self.ctx.store.load, run_id, self.ctx.device)
+            extra = meta["extra"]
+            run = await anyio.to_thread.run_sync(
+                self.ctx.new_run, session, trainer, str(extra.get("name", ""))[:40] or "run",
+                run_id)
+            run.timelapse.restore(frames)
+            metrics = extra.get("metrics")
+            run.metrics = [m for m in metrics if isinstance(m, dict)] if isinstance(
+                metrics, list) else []
+            run.changed(f"Continued from the saved step {trainer.step_count:,}.")
+        if not run.running:
+            await anyio.to_thread.run_sync(run.start)
+        async for out in self.follow(session, run):
+            yield (*out, gr.update(visible=False))  # the offer is taken: hide it
+
     def pause(self, state: Any, request: gr.Request = None) -> None:
         run = self.ctx.session(state, request).run
         if run is not None:
@@ -224,8 +274,8 @@ class TrainEvents:
         limit = self.ctx.limits.max_steps
         if isinstance(every, bool) or not isinstance(every, (int, float)) or \
                 not float(every).is_integer() or not 0 <= every <= limit:
-            raise error(f"Measure every N steps: {every!r:.60} must be a whole number of steps "
-                        f"from 0 (off) to {limit:,}")
+            raise SettingError("measure_every", f"Measure every N steps: {every!r:.60} must be a "
+                               f"whole number of steps from 0 (off) to {limit:,}")
         session = self.ctx.session(state, request)
         session.measure_every = int(every)
         if session.run is not None:

@@ -119,6 +119,13 @@ class TrainTab:
         def wire(dep: Any) -> Any:
             return self.slots.wire(dep)
 
+        # A click (or an edit) clears the sentences of the last error first.
+        self.slots.clear_on(*(b.click for b in (self.train_btn, self.resume_btn, self.reset_btn,
+                                                 self.continue_btn, self.good_btn,
+                                                 self.measure_btn, self.save_btn,
+                                                 self.picture_btn, self.csv_btn, self.gif_btn,
+                                                 self.load_btn, *self.step_btns.values())))
+
         wire(self.train_btn.click(
             on_errors("actions")(ev.train), **form_in, outputs=run_out, api_name="train",
             concurrency_id=FOLLOW, concurrency_limit=None, trigger_mode="multiple", **QUIET))
@@ -166,6 +173,13 @@ class TrainTab:
              ).success(lambda: (gr.File(visible=True), gr.Image(visible=True)), None,
                        [self.download, self.gif_view], queue=False, api_visibility="private",
                        **QUIET)
+        wire(self.continue_btn.click(
+            on_errors("actions")(ev.continue_run), inputs=[state, self.run_key],
+            outputs=run_out + [self.continue_box], api_name="continue_run", concurrency_id=FOLLOW,
+            concurrency_limit=None, trigger_mode="multiple", **QUIET))
+        for btn in (self.dismiss_btn, self.train_btn, self.reset_btn):
+            btn.click(lambda: gr.update(visible=False), None, [self.continue_box], queue=False,
+                      api_visibility="private", **QUIET)
         wire(self.load_btn.click(on_errors("load")(files.load), inputs=[state, self.ckpt_in],
                                  outputs=run_out + [form.preset] + fields,
                                  api_name="load_checkpoint", concurrency_id=QUICK, **QUIET))

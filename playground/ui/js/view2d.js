@@ -34,18 +34,20 @@ function toPx(x, y, lim, size) {
   return [(x + lim) / (2 * lim) * size, (lim - y) / (2 * lim) * size];
 }
 
+// Dots with a white rim: every rim first, then every fill, so that where dots pile up (a tight
+// mode) the colour shows, not a tangle of white outlines.
 function drawDots(ctx, pts, lim, size, colour, radius) {
-  ctx.fillStyle = colour;
-  ctx.strokeStyle = 'white';
-  ctx.lineWidth = 1;
   ctx.beginPath();
   for (let i = 0; i < pts.length; i += 2) {
     const [px, py] = toPx(pts[i], pts[i + 1], lim, size);
     ctx.moveTo(px + radius, py);
     ctx.arc(px, py, radius, 0, 2 * Math.PI);
   }
-  ctx.fill();
+  ctx.strokeStyle = 'white';
+  ctx.lineWidth = 2;
   ctx.stroke();
+  ctx.fillStyle = colour;
+  ctx.fill();
 }
 
 function drawArrows(ctx, pts, moves, lim, size) {
