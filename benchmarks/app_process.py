@@ -53,10 +53,13 @@ def api_params(base_url: str, api_name: str) -> list[str]:
     return [p["parameter_name"] for p in info["named_endpoints"][f"/{api_name}"]["parameters"]]
 
 
-def api_stream(base_url: str, api_name: str, data: list[Any]) -> Iterator[list[Any]]:
-    """Call `api_name` with `data` and yield each output as it arrives; raises on an app error."""
+def api_stream(base_url: str, api_name: str, data: list[Any],
+               session_hash: str | None = None) -> Iterator[list[Any]]:
+    """Call `api_name` with `data` (in session `session_hash`, when given) and yield each output
+    as it arrives; raises on an app error."""
+    body = {"data": data, **({"session_hash": session_hash} if session_hash else {})}
     req = urllib.request.Request(f"{base_url}gradio_api/call/{api_name}",
-                                 data=json.dumps({"data": data}).encode(),
+                                 data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=60) as r:
         event_id = json.load(r)["event_id"]
@@ -77,12 +80,59 @@ def api_stream(base_url: str, api_name: str, data: list[Any]) -> Iterator[list[A
                     return
 
 
-def api_call(base_url: str, api_name: str, data: list[Any]) -> list[Any]:
+def api_call(base_url: str, api_name: str, data: list[Any],
+             session_hash: str | None = None) -> list[Any]:
     """One call through Gradio's HTTP API: its final outputs."""
     outputs: list[Any] = []
-    for outputs in api_stream(base_url, api_name, data):
+    for outputs in api_stream(base_url, api_name, data, session_hash):
         pass
     return outputs
+
+
+class FrameClient:
+    """Pulls the live view's frames as the page does (`playground/ui/js/live.js`): one request
+    at a time to the component's server function, the next as soon as one is answered. It
+    draws nothing: on a real deployment the browser runs on the visitor's machine."""
+
+    def __init__(self, base_url: str, session_hash: str):
+        import http.client
+        from urllib.parse import urlparse
+
+        self.base_url, self.session_hash = base_url, session_hash
+        self.token = api_call(base_url, "view_token", [], session_hash)[0]
+        url = urlparse(base_url)
+        self.http = http.client.HTTPConnection(url.hostname, url.port, timeout=60)  # kept alive
+        self.seq, self.since, self.run = -1, -1, None
+        self.alerts_key = None
+
+    def next(self) -> tuple[dict[str, Any], int]:
+        """The next frame (or {"same": True}) and the response's size in bytes."""
+        body = json.dumps({"token": self.token, "run": self.run, "seq": self.seq,
+                           "since": self.since, "real": self.run is None,
+                           "alerts_key": self.alerts_key}).encode()
+        headers = {"Content-Type": "application/json", "Accept-Encoding": "br"}
+        try:
+            self.http.request("POST", "/gradio_api/gp/frame", body=body, headers=headers)
+            response = self.http.getresponse()
+        except (ConnectionError, OSError):  # the server closed an idle connection: again
+            self.http.close()
+            self.http.request("POST", "/gradio_api/gp/frame", body=body, headers=headers)
+            response = self.http.getresponse()
+        raw = response.read()  # as it crossed the wire: the size a browser downloads
+        if response.getheader("content-encoding") == "br":
+            import brotli
+
+            frame = json.loads(brotli.decompress(raw))
+        else:
+            frame = json.loads(raw)
+        self.alerts_key = frame.get("alerts_key", self.alerts_key) if isinstance(frame, dict) \
+            else self.alerts_key
+        if isinstance(frame, dict) and "seq" in frame and not frame.get("same"):
+            self.seq, self.run = frame["seq"], frame["run"]
+            steps = (frame.get("curves") or {}).get("step") or []
+            if steps:
+                self.since = steps[-1]
+        return frame, len(raw)
 
 
 def _children(pid: int) -> list[int]:
@@ -159,7 +209,9 @@ class AppProcess:
                  env: dict[str, str] | None = None, root: Path = ROOT):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
+        runs = Path(checkpoints) / "runs"  # never the user's own runs folder
         full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+                    "GP_RUNS_DIR": str(runs),
                     **({"OMP_NUM_THREADS": str(threads)} if threads else {}), **(env or {})}
         self.log_path = log_path
         self.log = open(log_path, "w")

@@ -104,10 +104,11 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                      f"{r['bare_steps_per_s']:.1f} steps/s; CPU time {r['cpu_median_ratio']:.3f}x)",
                      f"<= {r['bar']}x", _verdict(r["pass"])))
     for r in results.get("streaming", []) or []:
-        rows.append((f"streaming, {r['preset']} (app /train vs headless steps/s)",
+        rows.append((f"streaming, {r['preset']} (app /train, watched, vs headless steps/s)",
                      f"{r['median_ratio']:.3f} ({r['app_steps_per_s']:.1f} vs "
-                     f"{r['headless_steps_per_s']:.1f} steps/s, {r['updates_per_s']:.1f} views/s; "
-                     f"per CPU-second {r['cpu_median_ratio']:.3f})",
+                     f"{r['headless_steps_per_s']:.1f} steps/s, {r['frames_per_s']:.1f} "
+                     f"frames/s of {r['bytes_per_frame'] / 1024:.1f} KB; per CPU-second "
+                     f"{r['cpu_median_ratio']:.3f})",
                      f">= {r['bar']}", _verdict(r["pass"])))
     s = results.get("sampling")
     if isinstance(s, dict) and "e2e_ms" in s:

@@ -52,22 +52,25 @@ def _per_sample(model, data_shape: tuple[int, ...], num_classes: int
         pack = model.pack
         z = torch.zeros(pack, model.z_dim)
         y = torch.zeros(pack, dtype=torch.long) if model.conditional else None
-        flops, acts = [], []
-        for net, args in ((G, (z, y)), (D, None)):
-            sizes: list[int] = []
-            hooks = [m.register_forward_hook(lambda m, i, o: sizes.append(o.numel()))
-                     for name, m in net.named_modules()
-                     if not list(m.children()) and "parametrizations" not in name]
-            with FlopCounterMode(display=False) as counter:
-                out = net(*args) if args is not None else net(x, y)
-            for h in hooks:
-                h.remove()
-            if net is G:
-                x = out
-            flops.append(counter.get_total_flops() / pack)
-            acts.append(sum(sizes) / pack)
+        fake, flops_g, acts_g = _measure(G, z, y)
+        _, flops_d, acts_d = _measure(D, fake, y)
     count = [sum(p.numel() for p in m.parameters()) for m in (G, D)]
-    return count[0], count[1], flops[0], flops[1], acts[0], acts[1]
+    return count[0], count[1], flops_g / pack, flops_d / pack, acts_g / pack, acts_d / pack
+
+
+def _measure(net: torch.nn.Module, *args) -> tuple[torch.Tensor, int, int]:
+    """(output, FLOPs, numbers its layers output) of one forward pass of `net`."""
+    sizes: list[int] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: sizes.append(o.numel()))
+             for name, m in net.named_modules()
+             if not list(m.children()) and "parametrizations" not in name]
+    try:
+        with FlopCounterMode(display=False) as counter:
+            out = net(*args)
+    finally:
+        for h in hooks:
+            h.remove()
+    return out, counter.get_total_flops(), sum(sizes)
 
 
 def run_cost(model, train, data_shape: tuple[int, ...], num_classes: int = 0) -> RunCost:

@@ -17,6 +17,11 @@ from .settings import (ACTIVATIONS, ARCHITECTURES, BUNDLED_DATASETS, DATASETS,  
                        TORCHVISION_DATASETS, TOY_DATASETS, SettingError, label, normalise,
                        short_repr)
 
+__all__ = ["DataConfig", "ModelConfig", "TrainConfig", "RunConfig", "field_names", "short_repr",
+           "ACTIVATIONS", "ARCHITECTURES", "BUNDLED_DATASETS", "DATASETS", "DEVICES",
+           "FOLDER_DATASET", "LOSSES", "MAX_SEED", "OPTIMIZERS", "TORCHVISION_DATASETS",
+           "TOY_DATASETS", "SettingError"]
+
 
 @dataclass(frozen=True)
 class DataConfig:

@@ -121,7 +121,7 @@ class ModelCopies:
         shapes = [type(m) for m in sources] + [(t.shape, t.dtype, t.device) for t in tensors]
         with self.lock:
             if shapes != self._shapes:  # first use, or another model: copy the modules
-                self._models = [copy.deepcopy(m).requires_grad_(False) for m in sources]
+                self._models = [copy.deepcopy(m).requires_grad_(False).eval() for m in sources]
                 for p in (p for m in self._models for p in m.parameters()):
                     p.grad = None
                 self._tensors = [t for m in self._models for t in m.state_dict().values()]
@@ -144,6 +144,7 @@ class ViewJob:
     lim: float = 0.0
     loss: str = ""
     lock: Any = None  # held while computing (the models may be shared copies)
+    heat: np.ndarray | None = None  # 2D: a decision map to reuse instead of computing one
 
     def run(self) -> ViewFrame:
         if self.lock is None:
@@ -159,12 +160,55 @@ class ViewJob:
             return ViewFrame(self.step, "images", grid=images_to_u8(images),
                              scores=unit_to_u8(scores(self.D, images, y)),
                              labels=None if y is None else [int(v) for v in y])
-        heat = decision_map(self.D, self.lim, HEAT_RESOLUTION)
-        points, moves = generator_gradients(self.G, self.D, self.z, self.loss)
-        fake_scores = scores(self.D, torch.from_numpy(points).float())
+        if self.lock is not None:  # the run's private copies: eval mode for good, one pass each
+            heat, points, moves, fake_scores = _view_2d(self.G, self.D, self.z, self.lim,
+                                                        self.loss, self.heat)
+        else:
+            heat = decision_map(self.D, self.lim, HEAT_RESOLUTION)
+            points, moves = generator_gradients(self.G, self.D, self.z, self.loss)
+            fake_scores = scores(self.D, torch.from_numpy(points).float())
         q_moves, scale = moves_to_i8(moves)
         return ViewFrame(self.step, "2d", self.lim, points_to_u16(points, self.lim),
-                         unit_to_u8(fake_scores), q_moves, scale, unit_to_u8(heat))
+                         unit_to_u8(fake_scores), q_moves, scale,
+                         heat if heat.dtype == np.uint8 else unit_to_u8(heat))
+
+
+def _view_2d(G: nn.Module, D: nn.Module, z: torch.Tensor, lim: float, loss: str,
+             heat: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What `decision_map`, `generator_gradients` and `scores` give, for the run's copies of G
+    and D (in eval mode, no parameter gradients): G once, D once on the generated points (its
+    logits are both their scores and the start of G's gradient) and once on the grid, unless
+    `heat` is given to reuse. A frame is made a dozen times a second on the core beside the
+    training's, so it does as little as it can."""
+    from .losses import g_loss
+
+    pack = int(getattr(D, "pack", 1))
+    with torch.no_grad():
+        points = G(z).float()
+    x = points.requires_grad_(True)
+    with torch.enable_grad():
+        logits = D(x).reshape(-1)
+        (grad,) = torch.autograd.grad(g_loss(loss, logits), x)
+    point_scores = torch.sigmoid(logits.detach()).repeat_interleave(pack)
+    outputs = (x.detach().double().numpy(), (-grad).double().numpy(),
+               point_scores.double().numpy())
+    if heat is not None:
+        return (heat, *outputs)
+    r = HEAT_RESOLUTION
+    grid = _GRID.get((lim, r))
+    if grid is None:
+        xs, ys = torch.linspace(-lim, lim, r), torch.linspace(lim, -lim, r)
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+        grid = _GRID[(lim, r)] = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+    padded = grid if len(grid) % pack == 0 else torch.cat(
+        [grid, grid[-1:].expand(pack - len(grid) % pack, 2)])
+    with torch.no_grad():
+        scored = torch.sigmoid(D(padded).reshape(-1)).repeat_interleave(pack)[:len(grid)]
+    return (scored.reshape(r, r).double().numpy(), *outputs)
+
+
+_GRID: dict[tuple[float, int], torch.Tensor] = {}
 
 
 def view_job(trainer: Any, copies: ModelCopies | None = None) -> ViewJob:
@@ -220,14 +264,17 @@ def _unpack(packed: dict[str, Any]) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(packed["shape"]).astype(packed["dtype"])
 
 
-def encode_view(view: ViewFrame, real: np.ndarray | None = None) -> dict[str, Any]:
+def encode_view(view: ViewFrame, real: np.ndarray | None = None,
+                heat: bool = True) -> dict[str, Any]:
     """A ViewFrame as JSON-ready data; `real` (M, 2) real points are added when given (the
-    browser keeps them for the run: they are sent once)."""
+    browser keeps them for the run: they are sent once); without `heat`, the decision map is
+    left out (the browser keeps the last one it got)."""
     out: dict[str, Any] = {"step": view.step, "kind": view.kind}
     if view.kind == "2d":
         out.update(lim=view.lim, move_scale=view.move_scale, fake=_pack(view.fake),
-                   fake_scores=_pack(view.fake_scores), moves=_pack(view.moves),
-                   heat=_pack(view.heat))
+                   fake_scores=_pack(view.fake_scores), moves=_pack(view.moves))
+        if heat:
+            out["heat"] = _pack(view.heat)
         if real is not None:
             out["real"] = _pack(points_to_u16(real, view.lim))
     else:
@@ -240,7 +287,8 @@ def decode_view(data: dict[str, Any]) -> ViewFrame:
     if data["kind"] == "2d":
         return ViewFrame(int(data["step"]), "2d", float(data["lim"]), _unpack(data["fake"]),
                          _unpack(data["fake_scores"]), _unpack(data["moves"]),
-                         float(data["move_scale"]), _unpack(data["heat"]))
+                         float(data["move_scale"]),
+                         _unpack(data["heat"]) if "heat" in data else None)
     return ViewFrame(int(data["step"]), "images", grid=_unpack(data["grid"]),
                      scores=_unpack(data["scores"]), labels=data.get("labels"))
 

@@ -23,12 +23,16 @@ from .charts import CurveColumns
 from .train import StepRecord, Trainer
 
 CHUNK_S = 0.25  # seconds of training per chunk when nobody watches: how soon Pause takes effect
-WATCHED_CHUNK_S = 0.06  # ... and while someone watches: a fresh frame can follow each chunk
+# While someone watches, a chunk lasts one frame period and a fresh frame can follow each: about
+# 12 frames a second of a 2D run (a few KB each), 5 of a digit grid (~50 KB each). More would
+# cost the training more than it shows (each frame is G and D run again on the run's copies).
+FRAME_PERIOD_S = {"2d": 0.08, "images": 0.2}
 WATCH_GRACE_S = 1.5  # a run counts as watched this long after the last frame request
 STEP_ASIDE_S = 0.002  # the worker's pause between chunks when another thread waits for the lock
 MAX_CHUNK = 10_000
 MAX_FRAMES = 120  # timelapse frames kept; when full, every other frame is dropped
 HISTORY_TAIL = 600  # records a frame's alerts read (alerts look at the last 550)
+ALERT_EVERY_S = 0.5  # a frame's alerts are worked out again at most this often while training
 STATES = ("idle", "waiting", "training", "paused", "done", "diverged")
 
 
@@ -138,6 +142,7 @@ class Snapshot:
     loss: str
     job: Any = None  # frames.ViewJob on the run's model copies
     view: ViewFrame | None = None  # computed once, by whoever needs it first
+    fresh_heat: bool = True  # the decision map is worked out anew for this one
     lock: Any = field(default_factory=threading.Lock, repr=False)
 
     def compute(self) -> ViewFrame:
@@ -185,6 +190,11 @@ class LiveRun:
         self._wanted = False  # a watcher waits for a fresh snapshot
         self._watched_at = 0.0
         self._latest: Snapshot | None = None
+        self._snapped_at = 0.0
+        self._alert_cache: tuple[Any, float, list[dict[str, Any]]] | None = None
+        self._heat: Any = None  # the last decision map worked out (2D), and whether the
+        self._heat_reused = False  # last snapshot reused it
+        self.frame_period = FRAME_PERIOD_S["2d" if trainer.is_2d else "images"]
 
     # ------------------------------------------------------------------ state
     @property
@@ -284,7 +294,7 @@ class LiveRun:
                 remaining = trainer.config.train.steps - trainer.step_count
                 if remaining <= 0:
                     break
-                chunk_s = WATCHED_CHUNK_S if self.watched else CHUNK_S
+                chunk_s = self.frame_period if self.watched else CHUNK_S
                 guess = chunk_s / self.seconds_per_step if self.seconds_per_step else 1
                 n = int(max(1, min(remaining, MAX_CHUNK, guess)))
                 every = self.measure_every
@@ -301,9 +311,11 @@ class LiveRun:
                     self.measure()
                 self.changed(note or None)
                 note = ""
-                if self._wanted:
+                if self._wanted and time.monotonic() - self._snapped_at >= 0.9 * self.frame_period:
                     self._take_snapshot()
-                elif self.timelapse.due(trainer.step_count):  # nobody watches: keep one anyway
+                elif not self.watched and self.timelapse.due(trainer.step_count):
+                    # Nobody watches (an API client, a closed tab): keep a frame for the
+                    # timelapse anyway. While someone watches, their frames feed it.
                     self.timelapse.offer(self._capture().compute())
                 if self._autosave_s and time.monotonic() - self.last_saved >= self._autosave_s:
                     self.autosave()
@@ -331,7 +343,8 @@ class LiveRun:
             self.trainer.check_update(**diff)
             if self.running:
                 self.pending.update(diff)
-                return "Will apply at the next step: " + describe(diff)
+                return ("Sent to the running model, which takes it at its next step (marked "
+                        "on the curves): " + describe(diff))
             self.trainer.update(**diff)
             self.changed()
             return "Applied: " + describe(diff)
@@ -425,18 +438,27 @@ class LiveRun:
         return time.monotonic() - self._watched_at < WATCH_GRACE_S
 
     def _capture(self) -> Snapshot:
-        """Copy what a frame shows (lock held)."""
+        """Copy what a frame shows (lock held). A 2D run's decision map is worked out for every
+        other frame while it trains, the one before reused in between (it moves slowly, and it
+        is the costliest part of a frame)."""
         t = self.trainer
         state = self.state
         head = FrameHead(self.seq, self.run_id, t.step_count, t.config.train.steps, state,
                          t.elapsed_s, 1.0 / self.seconds_per_step if self.seconds_per_step and
                          state == "training" else 0.0,
                          [(s, describe(c, "=")) for s, c in t.changes], [], self.note)
-        return Snapshot(self.seq, head, self._curves.update(t.history), t.config.train.steps,
-                        t.history[-HISTORY_TAIL:], list(self.metrics), t.config.train.loss,
-                        view_job(t, self._copies))
+        job = view_job(t, self._copies)
+        reuse = self._heat is not None and state == "training" and not self._heat_reused
+        if job.real is not None and reuse:
+            job.heat = self._heat
+        self._heat_reused = reuse
+        snap = Snapshot(self.seq, head, self._curves.update(t.history), t.config.train.steps,
+                        t.history[-HISTORY_TAIL:], list(self.metrics), t.config.train.loss, job)
+        snap.fresh_heat = not reuse
+        return snap
 
     def _take_snapshot(self) -> None:
+        self._snapped_at = time.monotonic()
         snap = self._capture()
         with self._cond:
             self._latest = snap
@@ -473,17 +495,33 @@ class LiveRun:
                     self._latest = snap
         return self._frame_of(snap, since_step, with_real)
 
+    def _alerts(self, snap: Snapshot) -> list[dict[str, Any]]:
+        """The alerts of a snapshot, worked out again only every ALERT_EVERY_S (they look at
+        the last 550 records: a fraction of a second changes little)."""
+        key = (snap.head.run, self.warning, len(snap.metrics))
+        cached = self._alert_cache
+        if cached is not None and cached[0] == key and \
+                time.monotonic() - cached[1] < ALERT_EVERY_S and snap.head.state == "training":
+            return cached[2]
+        found = alert_dicts(snap.history, snap.metrics, snap.loss, self.warning)
+        self._alert_cache = (key, time.monotonic(), found)
+        return found
+
     def _frame_of(self, snap: Snapshot, since_step: int, with_real: bool) -> dict[str, Any]:
         view = snap.compute()
+        if view.kind == "2d" and snap.fresh_heat:
+            self._heat = view.heat
         self.timelapse.offer(view)
         head = snap.head
-        head.alerts = alert_dicts(snap.history, snap.metrics, snap.loss, self.warning)
+        head.alerts = self._alerts(snap)
         real = None
         if with_real and view.kind == "2d":
             real = snap.job.real.numpy()
         final = head.state != "training"
         curves = curves_since(snap.columns, since_step, snap.target, final)
-        return make_frame(head, curves, encode_view(view, real))
+        # The decision map when it is new, or when this watcher starts afresh.
+        heat = snap.fresh_heat or with_real or since_step < 0
+        return make_frame(head, curves, encode_view(view, real, heat))
 
     def latest_view(self) -> ViewFrame:
         """The view of the model as it is now (for the picture download)."""

@@ -46,9 +46,9 @@ def _faults_per_step(mode: str) -> float:
 @glibc
 def test_a_training_thread_reuses_its_buffers():
     tuned, default = _faults_per_step("tuned"), _faults_per_step("default")
-    # Measured here: ~100 faults a step tuned, ~2,600 with glibc's defaults (every activation
-    # buffer a fresh, zeroed page).
-    assert tuned < 300, (tuned, default)
+    # Glibc's defaults hand each step's freed activation buffers back to the kernel, so every
+    # step faults them in again as fresh zeroed pages; kept, they are reused. (How many faults
+    # a step, on this machine, is a figure for `make bench`, not a bar for a test.)
     assert tuned * 4 < default, (tuned, default)
 
 

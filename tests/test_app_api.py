@@ -355,9 +355,9 @@ def test_training_does_not_block_someone_elses_sampling(server):
         while len(job.outputs()) < 2 and time.monotonic() - start < 60:
             time.sleep(0.05)
         assert not job.done(), "the run should still be training"
-        start = time.monotonic()
         sampler.predict(model="tiny-mnist", seeds="0-3", api_name="/sample_grid")
-        assert time.monotonic() - start < 10, "sampling waited for someone else's training"
+        # Answered while the other run trains on (not after it: that run is still going).
+        assert not job.done() and summary_of(job.outputs()[-1])["state"] == "training"
     finally:
         trainer.predict(api_name="/pause")
         job.result(timeout=30)

@@ -213,3 +213,15 @@ def test_own_images_field_appears_for_the_images_dataset(page):
     with page.expect_error("needs your images"):
         page.click("#train-btn")
     wait_for(lambda: "needs your images" in hint(page, "dataset"), 30, "the sentence")
+
+
+def test_alerts_reach_the_train_tab_in_words(page):
+    type_into(page, "d_lr", "0.01", enter=False)
+    type_into(page, "g_lr", "0.0000001", enter=False)
+    type_into(page, "d_steps", "3", enter=False)
+    train(page, until_step=2)
+    text = wait_for(lambda: "The discriminator is winning outright" in (
+        t := page.locator("#live-view .gp-alerts").inner_text()) and t, 120, "the alert")
+    assert "Try:" in text and "Lower D's learning rate" in text
+    pause(page)
+    screenshot(page, "train-alert")

@@ -123,3 +123,16 @@ def test_view_frames_know_their_size():
     view = ViewFrame(1, "images", grid=np.zeros((64, 1, 28, 28), np.uint8),
                      scores=np.zeros(64, np.uint8))
     assert view.nbytes == 64 * 28 * 28 + 64
+
+
+@pytest.mark.parametrize("pack", [1, 2, 3])
+def test_a_view_on_the_runs_copies_equals_the_view_on_its_models(pack):
+    from playground.frames import ModelCopies
+
+    trainer = _trainer("ring8", steps=5, pack=pack, batch_size=24)
+    direct = view_job(trainer).run()
+    copied = view_job(trainer, ModelCopies()).run()  # the lean pass the live view uses
+    assert np.array_equal(direct.fake, copied.fake)
+    assert np.abs(direct.heat.astype(int) - copied.heat.astype(int)).max() <= 1
+    assert np.abs(direct.fake_scores.astype(int) - copied.fake_scores.astype(int)).max() <= 1
+    assert np.abs(direct.moves.astype(int) - copied.moves.astype(int)).max() <= 1

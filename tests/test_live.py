@@ -112,7 +112,7 @@ def test_live_edits_wait_for_the_next_chunk_and_mark_the_curves():
         run.start()
         wait_for(lambda: run.trainer.step_count > 5)
         words = run.edit({"g_lr": 0.0005, "loss": "hinge"})
-        assert words.startswith("Will apply at the next step")
+        assert words.startswith("Sent to the running model") and "g_lr = 0.0005" in words
         wait_for(lambda: run.trainer.config.train.g_lr == 0.0005, what="the edit")
         assert run.trainer.config.train.loss == "hinge"
         assert run.trainer.changes[-1][1] == {"g_lr": 0.0005, "loss": "hinge"}

@@ -102,6 +102,13 @@ def register(ctx: AppContext) -> None:
                 break
         return _summary(session, records)
 
+    def view_token(request: gr.Request = None) -> str:  # type: ignore[assignment]
+        """The token this session's live view pulls its frames with (the page gets it at load;
+        a script that watches its own run, as the benchmarks do, asks here)."""
+        return ctx.session(None, request).token
+
     gr.api(new_run, api_name="new_run", concurrency_id=QUICK)
+    gr.api(view_token, api_name="view_token", api_visibility="undocumented",
+           concurrency_id=QUICK)
     gr.api(train_steps, api_name="train_steps", concurrency_id=TRAIN,
            concurrency_limit=limits.train_concurrency)

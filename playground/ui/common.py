@@ -26,7 +26,7 @@ from ..device import pick_device
 from ..live import LiveRun, Slots
 from ..runs import RunStore, RunStoreError, default_folder
 from ..train import StepRecord, Trainer
-from .errors import USER_ERRORS, error, on_errors  # noqa: F401  (the tabs import them from here)
+from .errors import USER_ERRORS, error, on_errors  # noqa: F401  (the tabs import them here)
 from .limits import Limits
 from .session import REGISTRY, Session
 

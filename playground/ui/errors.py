@@ -20,7 +20,6 @@ import gradio as gr
 
 from ..checkpoint import CheckpointError
 from ..data import DatasetUnavailable
-from ..settings import SettingError
 
 USER_ERRORS = (ValueError, DatasetUnavailable, CheckpointError, FileNotFoundError)
 

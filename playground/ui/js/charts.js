@@ -17,18 +17,23 @@ function marksPlugin(getMarks) {
     const ctx = u.ctx, {left, top, width, height} = u.bbox, dpr = devicePixelRatio || 1;
     ctx.save();
     ctx.font = `${10 * dpr}px sans-serif`;
+    ctx.textAlign = 'left';  // uPlot leaves its own alignment from drawing the axes
+    ctx.textBaseline = 'top';
     ctx.setLineDash([4 * dpr, 4 * dpr]);
     ctx.strokeStyle = 'rgb(150,150,150)';
-    ctx.fillStyle = 'rgb(90,90,90)';
     const rowEnds = new Array(MARK_ROWS).fill(-Infinity);
     for (const [step, text] of marks) {
       const x = u.valToPos(step, 'x', true);
       if (x < left || x > left + width) continue;
       ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
       const w = ctx.measureText(text).width;
-      const row = rowEnds.findIndex((end) => end + 4 * dpr < x);
-      if (row < 0) continue;  // no free row here: the line stays, the label is in the list
-      ctx.fillText(text, x + 3 * dpr, top + height - (6 + 12 * row) * dpr);
+      const row = rowEnds.findIndex((end) => end + 6 * dpr < x);
+      if (row < 0 || x + 3 * dpr + w > left + width) continue;  // the list below names it
+      const y = top + (2 + 12 * row) * dpr;
+      ctx.fillStyle = 'rgba(255,255,255,0.85)';
+      ctx.fillRect(x + 2 * dpr, y - dpr, w + 2 * dpr, 11 * dpr);
+      ctx.fillStyle = 'rgb(80,80,80)';
+      ctx.fillText(text, x + 3 * dpr, y);
       rowEnds[row] = x + 3 * dpr + w;
     }
     ctx.restore();

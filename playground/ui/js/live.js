@@ -1,14 +1,15 @@
 // live.js: the Train tab's live view (runs as the component's js_on_load, after decode.js,
 // view2d.js, grid.js and charts.js). It pulls frames (playground/frames.py) from the server one
-// at a time with `server.frame(...)`: the next request goes out once a frame is drawn, so the
-// page never falls behind, and the server waits (up to 2 s) until it has something new. Between
+// at a time (POST gradio_api/gp/frame, playground/ui/live_view.py): the next request goes out
+// once a frame is drawn, so the page never falls behind, and the server waits (up to 2 s) until
+// it has something new. Between
 // two fresh frames the points, arrows and heat map (and a digit grid's pixels) move smoothly at
 // display rate; when the run stops, the view stops too. The root element carries counters for
 // tests and the benchmark: data-frames (fresh frames drawn), data-paints (canvas paints),
 // data-step, data-state, data-run, data-kind.
 
 const S = {
-  token: null, loop: 0, seq: -1, since: -1, run: null, kind: 'none', state: 'none',
+  token: null, loop: 0, seq: -1, since: -1, run: null, kind: 'none', state: 'none', alertsKey: null,
   frames: 0, paints: 0, lastAt: 0, interval: 150, painting: false,
   layers: {heatmap: true, real: true, fake: true, arrows: true},
   real: null, from: null, to: null, t0: 0, dur: 0, heatCache: {},
@@ -16,6 +17,10 @@ const S = {
   marks: [], zoomed: {loss: false, score: false}, charts: {}, dom: null, frame: null,
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Where frames come from: beside the page's own Gradio API (its root, on a Space or behind a
+// proxy, comes from Gradio's config).
+const FRAME_URL = ((window.gradio_config && window.gradio_config.root) || '').replace(/\/$/, '') +
+  '/gradio_api/gp/frame';
 const STATE_WORDS = {
   idle: 'No model yet: press Train.', waiting: 'Waiting for a training slot: other runs are training.',
   training: 'Training', paused: 'Paused.', done: 'Done: reached the step target.',
@@ -76,8 +81,11 @@ async function pull(id) {
   while (id === S.loop) {
     let f;
     try {
-      f = await server.frame({token: S.token, run: S.run, seq: S.seq, since: S.since,
-                               real: S.real === null});
+      const r = await fetch(FRAME_URL, {method: 'POST', headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({token: S.token, run: S.run, seq: S.seq, since: S.since,
+                              real: S.real === null, alerts_key: S.alertsKey})});
+      if (!r.ok) throw new Error(`frame request: HTTP ${r.status}`);
+      f = await r.json();
       failures = 0;
     } catch (e) {
       failures += 1;
@@ -104,13 +112,16 @@ async function show(f) {
   const d = dom();
   if (f.run !== S.run || (f.view && f.view.preview)) {  // a new run (or the data before one)
     S.run = f.run; S.real = null; S.from = S.to = null; S.grid = null; S.marks = [];
+    if (f.alerts === undefined) f.alerts = [];
     for (const kind of ['loss', 'score']) S.zoomed[kind] = false;
   }
   const now = performance.now();
   if (f.state === 'training' && S.state === 'training' && S.lastAt) {
     S.interval = Math.min(800, Math.max(40, 0.7 * S.interval + 0.3 * (now - S.lastAt)));
   }
-  S.lastAt = now; S.seq = f.seq; S.state = f.state; S.kind = f.kind; S.frame = f;
+  S.lastAt = now; S.seq = f.seq; S.state = f.state; S.kind = f.kind;
+  if (f.alerts === undefined && S.frame) f.alerts = S.frame.alerts;  // unchanged: not sent again
+  S.alertsKey = f.alerts_key || null; S.frame = f;
   const moving = f.state === 'training';
   if (f.kind === '2d') await take2d(f.view, moving);
   else if (f.kind === 'images') await takeGrid(f.view, moving);
@@ -133,13 +144,14 @@ async function take2d(v, moving) {
     next.fake = pointsOf(await unpackArray(v.fake), v.lim);
     next.scores = unitOf(await unpackArray(v.fake_scores));
     next.moves = Float32Array.from(await unpackArray(v.moves));
-    next.heat = unitOf(await unpackArray(v.heat));
-    next.res = Math.round(Math.sqrt(next.heat.length));
+    // The decision map comes with every other frame while training: keep the last one between.
+    next.heat = v.heat ? unitOf(await unpackArray(v.heat)) : (S.to && S.to.heat) || null;
+    next.res = next.heat ? Math.round(Math.sqrt(next.heat.length)) : 0;
     next.moveScale = v.move_scale;
   }
   const current = sceneAt(performance.now());
   const same = current && current.fake && next.fake && current.fake.length === next.fake.length &&
-    current.heat && current.heat.length === next.heat.length;
+    current.heat && next.heat && current.heat.length === next.heat.length;
   S.from = same ? current : next;
   S.to = next; S.t0 = performance.now(); S.dur = moving && same ? S.interval : 0;
   if (S.grid) { S.grid = null; resize(); }
