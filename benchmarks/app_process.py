@@ -89,10 +89,35 @@ def api_call(base_url: str, api_name: str, data: list[Any],
     return outputs
 
 
+def run_now(base_url: str, api_name: str, data: list[Any], session_hash: str) -> list[Any]:
+    """Call an endpoint that is not queued (Pause: `queue=False`), as the page does."""
+    req = urllib.request.Request(f"{base_url}gradio_api/run/{api_name}",
+                                 data=json.dumps({"data": data,
+                                                  "session_hash": session_hash}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)["data"]
+
+
+def cancel(base_url: str, api_name: str, event_id: str, session_hash: str) -> None:
+    """Cancel a queued call, as the page's Stop does (POST /gradio_api/cancel)."""
+    with urllib.request.urlopen(f"{base_url}config", timeout=60) as r:
+        index = next(d["id"] for d in json.load(r)["dependencies"]
+                     if d.get("api_name") == api_name)
+    body = {"session_hash": session_hash, "fn_index": index, "event_id": event_id}
+    req = urllib.request.Request(f"{base_url}gradio_api/cancel", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=60).close()
+
+
 class FrameClient:
     """Pulls the live view's frames as the page does (`playground/ui/js/live.js`): one request
     at a time to the component's server function, the next as soon as one is answered. It
-    draws nothing: on a real deployment the browser runs on the visitor's machine."""
+    draws nothing: on a real deployment the browser runs on the visitor's machine.
+
+    Make it before the session's other calls start: Gradio's `/gradio_api/call` answers two calls
+    of one session that run at once on each other's streams (seen with gradio 6.31), and this
+    asks for the view's token with one. `step()` is the session's step now."""
 
     def __init__(self, base_url: str, session_hash: str):
         import http.client
@@ -104,6 +129,12 @@ class FrameClient:
         self.http = http.client.HTTPConnection(url.hostname, url.port, timeout=60)  # kept alive
         self.seq, self.since, self.run = -1, -1, None
         self.alerts_key = None
+        self.last_step = 0
+
+    def step(self) -> int:
+        """The run's step now (the last frame's, when nothing changed since)."""
+        self.next()
+        return self.last_step
 
     def next(self) -> tuple[dict[str, Any], int]:
         """The next frame (or {"same": True}) and the response's size in bytes."""
@@ -129,6 +160,7 @@ class FrameClient:
             else self.alerts_key
         if isinstance(frame, dict) and "seq" in frame and not frame.get("same"):
             self.seq, self.run = frame["seq"], frame["run"]
+            self.last_step = int(frame.get("step") or 0)
             steps = (frame.get("curves") or {}).get("step") or []
             if steps:
                 self.since = steps[-1]

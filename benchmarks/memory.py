@@ -13,10 +13,19 @@ import time
 from typing import Any, Callable
 
 from .app_process import AppProcess, MemorySampler
-from .streaming import _step_of, form_fields
+from .streaming import form_fields
 
 BAR_MB = 1500.0
 MB = 1e6
+
+
+def _step_of(outputs: Any) -> int | None:
+    """The step of a /train update: its summary output is the dict with a "step" and a
+    "state"; None until the run is training."""
+    for value in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
+        if isinstance(value, dict) and "step" in value and value.get("state") == "training":
+            return int(value["step"])
+    return None
 
 
 def _start_training(client: Any, fields: dict[str, Any]) -> Any:

@@ -28,7 +28,11 @@ SUFFIX = ".safetensors"
 
 
 class RunStoreError(OSError):
-    """A run could not be saved (the disk is full, the folder is not writable)."""
+    """A run could not be saved (the disk is full, the folder is not writable); str() is the
+    one sentence for people, without the errno."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def default_folder() -> Path:

@@ -4,13 +4,17 @@ Gradio caps each uploaded file (`max_file_size`, GP_MAX_UPLOAD_MB) but not how m
 sends, and keeps them in its cache: five 49 MB files in a second were all accepted. This ASGI
 middleware (given to Gradio's FastAPI app through `launch(app_kwargs=...)`) counts the bytes
 each visitor posts to `/gradio_api/upload` over a sliding window and answers HTTP 429 with one
-sentence once the quota is used up. A visitor is their address, or the first address of
-X-Forwarded-For when a proxy (a Space) passes one on. The files themselves are dropped from the
-cache after ten minutes (`build_app`'s `delete_cache`).
+sentence once the quota is used up. A visitor is their network address. Behind a proxy (a
+Hugging Face Space, where SPACE_ID is set, or GP_TRUST_PROXY=1) every request comes from the
+proxy, so the visitor is the address the proxy added last to X-Forwarded-For; anywhere else that
+header is the visitor's own words and is ignored (a new one with each upload would reset the
+quota). The files themselves are dropped from the cache after ten minutes (`build_app`'s
+`delete_cache`).
 """
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import deque
@@ -24,10 +28,12 @@ MAX_VISITORS = 10_000  # visitors remembered at once (the oldest are forgotten f
 class UploadQuota:
     """ASGI middleware: at most `max_bytes` of uploads per visitor in WINDOW_S seconds."""
 
-    def __init__(self, app: Any, max_bytes: int, window_s: float = WINDOW_S):
+    def __init__(self, app: Any, max_bytes: int, window_s: float = WINDOW_S,
+                 trust_proxy: bool | None = None):
         self.app = app
         self.max_bytes = int(max_bytes)
         self.window_s = float(window_s)
+        self.trust_proxy = behind_proxy() if trust_proxy is None else trust_proxy
         self._seen: dict[str, deque[tuple[float, int]]] = {}
         self._lock = threading.Lock()
 
@@ -42,8 +48,9 @@ class UploadQuota:
         if not length.isdigit():
             await _refuse(send, 411, "Uploads must say how large they are (Content-Length).")
             return
-        who = headers.get("x-forwarded-for", "").split(",")[0].strip() or \
-            (scope.get("client") or ("?",))[0]
+        who = (scope.get("client") or ("?",))[0]
+        if self.trust_proxy:
+            who = headers.get("x-forwarded-for", "").split(",")[-1].strip() or who
         if not self._take(who, int(length)):
             mb = self.max_bytes // 2**20
             await _refuse(send, 429, f"Uploads over this server's limit of {mb:,} MB in "
@@ -65,6 +72,11 @@ class UploadQuota:
                 for key in list(self._seen)[:len(self._seen) - MAX_VISITORS]:
                     del self._seen[key]
             return True
+
+
+def behind_proxy() -> bool:
+    """Whether requests reach the app through a proxy that sets X-Forwarded-For."""
+    return bool(os.environ.get("SPACE_ID")) or os.environ.get("GP_TRUST_PROXY", "") == "1"
 
 
 async def _refuse(send: Any, status: int, message: str) -> None:
