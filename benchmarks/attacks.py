@@ -9,6 +9,7 @@ Nothing here knows the app's code: only what a stranger on the network could sen
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import struct
@@ -67,6 +68,7 @@ def tiny_png_zip(path: Path, count: int, side: int = 8) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=4)  # made once: a flood of them must cost the server, not us
 def drawing_data_url(side: int) -> str:
     """A PNG data URL of a side x side 1-bit picture: a few KB, `side`² pixels once decoded."""
     img = Image.new("1", (side, side), 0)
@@ -125,6 +127,7 @@ def params(url: str, api_name: str) -> list[str]:
     return [p["parameter_name"] for p in _info(url)["named_endpoints"][api_name]["parameters"]]
 
 
+@functools.lru_cache(maxsize=8)
 def _info(url: str) -> dict[str, Any]:
     return httpx.get(f"{url.rstrip('/')}/gradio_api/info", timeout=30).json()
 
@@ -303,8 +306,11 @@ def _uploads(count: int, mb: int):
                                files={"files": (path.name, f)}, timeout=120)
             statuses.append(r.status_code)
             if r.status_code != 200:
-                return True, f"upload {len(statuses)} of {count}: HTTP {r.status_code}: " \
-                             f"{r.json().get('detail', '')}"
+                try:
+                    detail = r.json().get("detail", "")
+                except ValueError:
+                    detail = r.text[:200]
+                return True, f"upload {len(statuses)} of {count}: HTTP {r.status_code}: {detail}"
         return False, f"all {count} uploads accepted"
     return send
 

@@ -177,12 +177,14 @@ def flood_part(work: Path, log: Path, quick: bool) -> dict[str, Any]:
 
         def rate() -> float:
             first = [v.step() for v in views]
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             time.sleep(window)
             last = [v.step() for v in views]
-            return sum(b - a for a, b in zip(first, last)) / (time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            client_cpu.append((time.process_time() - cpu) / elapsed)
+            return sum(b - a for a, b in zip(first, last)) / elapsed
 
-        quiet, flood = [], []
+        quiet, flood, client_cpu = [], [], []
         try:
             for _ in range(rounds):
                 quiet.append(rate())
@@ -207,6 +209,9 @@ def flood_part(work: Path, log: Path, quick: bool) -> dict[str, Any]:
             "flood_steps_per_s": round(f, 1), "ratio": round(f / q, 3),
             "quiet_rounds": [round(x, 1) for x in quiet],
             "flood_rounds": [round(x, 1) for x in flood], "flood_answers": answers,
+            # This process's CPU per second in the flood windows (the flood's own client: CPU
+            # the 2-core machine's server did not get); the quiet windows' is near 0.
+            "flood_client_cpu": round(statistics.median(client_cpu[1::2]), 2),
             "visitor_errors": errors}
 
 

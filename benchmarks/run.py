@@ -6,11 +6,14 @@
 Sections (see each module's docstring for the method; both sides of a comparison always run
 interleaved in this one run, several rounds, and we quote medians):
   trainer    benchmarks/trainer_overhead.py  Trainer vs a bare loop        bar <= 1.05x time/step
-  streaming  benchmarks/streaming.py         app /train vs headless        bar >= 0.90 steps/s
+  streaming  benchmarks/streaming.py         app /train vs headless        bar >= 0.95 steps/s
+  browser    benchmarks/browser.py           the live view in Chromium     bars: frames/s, paints/s,
+                                             bytes/s, Train to first frame <= 0.5 s
   sampling   benchmarks/sampling.py          64-image grid, core and API   bar e2e <= 100 ms
   quality    benchmarks/time_to_quality.py   seconds to each preset's bar
   memory     benchmarks/memory.py            app RSS idle / 1 / 4 sessions bar <= 1,500 MB
   gpu        benchmarks/gpu.py               the same on CUDA, bf16, channels-last; or "no GPU"
+  reliability benchmarks/reliability.py      hostile requests' memory, a flood, kill -9 x 10
 The app-side sections start `python app.py` on a free port (a fresh one for the memory figures).
 """
 from __future__ import annotations
@@ -29,10 +32,11 @@ from typing import Any, Callable
 
 import torch
 
-from . import gpu, memory, sampling, streaming, trainer_overhead
+from . import browser, gpu, memory, reliability, sampling, streaming, trainer_overhead
 from .app_process import ROOT, AppProcess, write_checkpoint
 
-SECTIONS = ("trainer", "streaming", "sampling", "quality", "memory", "gpu")
+SECTIONS = ("trainer", "streaming", "browser", "sampling", "quality", "memory", "gpu",
+            "reliability")
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 
 
@@ -110,6 +114,20 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                      f"frames/s of {r['bytes_per_frame'] / 1024:.1f} KB; per CPU-second "
                      f"{r['cpu_median_ratio']:.3f})",
                      f">= {r['bar']}", _verdict(r["pass"])))
+    for r in results.get("browser", []) or []:
+        rows.append((f"browser, {r['preset']}: fresh frames drawn per second",
+                     f"{r['frames_per_s']:.1f} ({r['steps_per_s']:.0f} steps/s)",
+                     f">= {r['frames_bar']:.0f}", _verdict(r["frames_per_s"] >= r["frames_bar"])))
+        rows.append((f"browser, {r['preset']}: paints per second", f"{r['paints_per_s']:.0f}",
+                     f">= {r['paints_bar']:.0f}", _verdict(r["paints_per_s"] >= r["paints_bar"])))
+        rows.append((f"browser, {r['preset']}: bytes per second to the page",
+                     f"{r['bytes_per_s'] / 1024:.1f} KB/s",
+                     "" if r["bytes_bar"] is None else f"<= {r['bytes_bar'] / 1024:.0f} KB/s",
+                     "" if r["bytes_bar"] is None else _verdict(r["bytes_per_s"] <= r["bytes_bar"])))
+        bar = r["first_frame_bar_s"]
+        rows.append((f"browser, {r['preset']}: Train click to first frame (median)",
+                     f"{r['first_frame_s']:.2f} s", "" if bar is None else f"<= {bar} s",
+                     "" if bar is None else _verdict(r["first_frame_s"] <= bar)))
     s = results.get("sampling")
     if isinstance(s, dict) and "e2e_ms" in s:
         rows.append(("sampling 64 mnist-dcgan images, core (G + grid + PNG)",
@@ -153,10 +171,45 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             rows.append(("GPU sampling 64 images, core", f"{gs['core_ms']:.0f} ms", "", ""))
     elif isinstance(g, dict):
         rows.append(("GPU", g.get("status", "no GPU"), "", ""))
+    rel = results.get("reliability")
+    if isinstance(rel, dict):
+        rows += reliability_rows(rel)
     for name in SECTIONS:
         err = results.get(f"{name}_error")
         if err:
             rows.append((name, f"failed: {err.splitlines()[-1]}", "", "MISS"))
+    return rows
+
+
+def reliability_rows(rel: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    a = rel.get("attacks") or {}
+    if a:
+        refused = sum(r["refused"] and r["sentence_ok"] for r in a["attacks"])
+        worst = max(a["attacks"], key=lambda r: r["growth_mb"])
+        rows.append(("hostile requests refused with their sentence",
+                     f"{refused} of {len(a['attacks'])}", "all", _verdict(
+                         refused == len(a["attacks"]))))
+        rows.append(("peak memory growth, worst hostile request (vs a normal session)",
+                     f"+{worst['growth_mb']:.0f} MB ({worst['name']}; a normal session "
+                     f"+{a['normal_session_mb']:.0f} MB)", f"<= +{a['goal_mb']:.0f} MB more",
+                     _verdict(worst["growth_mb"] <= a["normal_session_mb"] + a["goal_mb"])))
+        s = a["sessions"]
+        rows.append((f"{s['count']} plain-HTTP sessions with an mnist-dcgan run, memory held",
+                     f"+{s['held_mb']:.0f} MB", "", ""))
+    f = rel.get("flood") or {}
+    if f:
+        ans = f["flood_answers"]
+        rows.append(("4 visitors training ring8 while a 5th floods: their steps/s",
+                     f"{f['flood_steps_per_s']:.0f} vs {f['quiet_steps_per_s']:.0f} without "
+                     f"({f['ratio']:.2f}); the flood: {ans['refused']} refused, "
+                     f"{ans['served']} served; its client {f['flood_client_cpu']:.1f} cores",
+                     "", ""))
+    k = rel.get("kills") or {}
+    if k:
+        rows.append((f"kill -9 mid-training x {len(k['kills'])}, restart, continue: steps lost",
+                     f"max {k['max_lost']}, median {k['median_lost']:.0f} (autosave every "
+                     f"{k['autosave_s']} s)", "<= the interval's steps", _verdict(k["pass"])))
     return rows
 
 
@@ -206,13 +259,15 @@ def run(sections: tuple[str, ...], quick: bool, threads: int,
     work = Path(tempfile.mkdtemp(prefix="gp-bench-"))
     if "trainer" in sections:
         _section(results, "trainer", lambda: trainer_overhead.main(quick))
-    if {"streaming", "sampling"} & set(sections):
+    if {"streaming", "browser", "sampling"} & set(sections):
         checkpoint = write_checkpoint(work)  # the Sample tab's bundled mnist-dcgan
         with AppProcess(work, work / "app.log", app_threads) as app:
             client = Client(app.url, verbose=False, download_files=False)
             if "streaming" in sections:
                 _section(results, "streaming", lambda: streaming.main(app.url, app.pid, quick,
                                                                  verbose=True))
+            if "browser" in sections:
+                _section(results, "browser", lambda: browser.main(app.url, quick))
             if "sampling" in sections:
                 _section(results, "sampling", lambda: sampling.measure(
                     app.url, checkpoint, rounds=6 if quick else 20, client=client))
@@ -226,6 +281,8 @@ def run(sections: tuple[str, ...], quick: bool, threads: int,
     if "gpu" in sections:
         cpu = {r["preset"]: r["trainer_steps_per_s"] for r in results.get("trainer") or []}
         _section(results, "gpu", lambda: gpu.main(cpu, quick))
+    if "reliability" in sections:
+        _section(results, "reliability", lambda: reliability.main(quick, work / "reliability"))
     results["load_after"] = load()
     return results
 

@@ -166,7 +166,7 @@ def _load_images(cfg: DataConfig, device: torch.device,
     if n >= 10:  # a deterministic 10% held out
         perm = torch.from_numpy(np.random.default_rng(SPLIT_SEED).permutation(n))
         k = max(1, n // 10)
-        train, heldout = x[perm[k:].sort().values], x[perm[:k].sort().values]
+        train, heldout = _split_in_place(x, perm[k:].sort().values, perm[:k].sort().values)
         split = f"{n - k:,} train / {k:,} held-out"
     else:  # too few to spare any: the "held-out" split is the training set itself
         train = heldout = x
@@ -176,6 +176,18 @@ def _load_images(cfg: DataConfig, device: torch.device,
     skip_note = f", {skipped:,} file(s) skipped" if skipped else ""
     return Dataset("images", tuple(x.shape[1:]), 0, train, None, heldout, None, None,
                    f"your images ({Path(cfg.path).name}): {split}{skip_note}", device)
+
+
+def _split_in_place(x: torch.Tensor, train_rows: torch.Tensor,
+                    held_rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x[train_rows], x[held_rows] (both sorted) for ~1.1x x's memory, not 2x: the held-out
+    rows are copied out, then the training rows slide forward in x itself (row i moves to a
+    place <= i, so nothing is overwritten before it is moved)."""
+    heldout = x[held_rows]
+    for place, row in enumerate(train_rows.tolist()):
+        if place != row:
+            x[place] = x[row]
+    return x[:len(train_rows)], heldout
 
 
 def _load_toy(name: str, device: torch.device) -> Dataset:

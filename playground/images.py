@@ -36,6 +36,17 @@ class ImageError(ValueError):
     """An image (or a folder or .zip of them) that cannot be used; the message says why."""
 
 
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from an image's header, decoding nothing; ImageError if unreadable."""
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as im:
+            return im.size
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"the image data is not a {'/'.join(FORMATS)} image.") from None
+    except Exception as err:  # a header Pillow cannot parse
+        raise ImageError(f"the image data could not be read ({type(err).__name__}).") from None
+
+
 def open_image(path_or_bytes: ImageSource) -> Image.Image:
     """Open and fully decode one image; refuses bombs (> MAX_PIXELS), broken and non-image data."""
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
@@ -194,7 +205,9 @@ def _too_big(path: str, max_bytes: int) -> ImageError:
                       "use a smaller folder or .zip.")
 
 
-def _folder_sources(root: Path, max_files: int, max_bytes: int) -> Iterator[ImageSource | None]:
+def _folder_sources(root: Path, max_files: int,
+                    max_bytes: int) -> tuple[int, Iterator[ImageSource | None]]:
+    """(how many files there are to read, the files); walked and bounded at once."""
     files: list[Path] = []
     total = 0
     for dirpath, dirnames, filenames in os.walk(root):  # does not follow linked folders
@@ -211,15 +224,18 @@ def _folder_sources(root: Path, max_files: int, max_bytes: int) -> Iterator[Imag
                 raise _too_many(str(root), max_files)
             if total > max_bytes:
                 raise _too_big(str(root), max_bytes)
-    yield from files
+    return len(files), iter(files)
 
 
-def _zip_sources(path: Path, max_files: int, max_bytes: int) -> Iterator[ImageSource | None]:
+def _zip_sources(path: Path, max_files: int,
+                 max_bytes: int) -> tuple[int, Iterator[ImageSource | None]]:
+    """(how many members there are to read, their bytes: None for one that cannot be);
+    the listing is checked at once, the members are read as the iterator is."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
         raise ImageError(f"{path} is not a readable .zip file ({err}).") from None
-    with zf:
+    try:
         members = []
         for info in zf.infolist():
             if info.is_dir():
@@ -233,6 +249,15 @@ def _zip_sources(path: Path, max_files: int, max_bytes: int) -> Iterator[ImageSo
         # Declared sizes first, so a zip bomb is refused before anything is inflated...
         if sum(i.file_size for i in members if i is not None) > max_bytes:
             raise _too_big(str(path), max_bytes)
+    except BaseException:
+        zf.close()
+        raise
+    return sum(i is not None for i in members), _read_members(zf, members, path, max_bytes)
+
+
+def _read_members(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo | None], path: Path,
+                  max_bytes: int) -> Iterator[bytes | None]:
+    with zf:
         total = 0
         for info in sorted(members, key=lambda i: "" if i is None else i.filename):
             if info is None or info.flag_bits & 0x1:  # unsafe name, or encrypted
@@ -265,29 +290,32 @@ def load_image_folder(path: str, size: int, channels: int, *, max_files: int = 1
     root = Path(path)
     name = root.name or str(path)
     if root.is_dir():
-        sources = _folder_sources(root, max_files, max_bytes)
+        count, sources = _folder_sources(root, max_files, max_bytes)
     elif root.is_file():
         if not zipfile.is_zipfile(root):
             raise ImageError(f"{name} is neither a folder nor a .zip file of images.")
-        sources = _zip_sources(root, max_files, max_bytes)
+        count, sources = _zip_sources(root, max_files, max_bytes)
     else:
         raise ImageError(f"{name} does not exist; give a folder or a .zip file of images.")
     per_image = 4 * channels * size * size  # float32
-    images, skipped = [], 0
+    # Refused from the listing, before anything is decoded (every file counted as an image).
+    if max_decoded_bytes is not None and count * per_image > max_decoded_bytes:
+        raise ImageError(f"{name} holds {count:,} files: more images than fit in "
+                         f"{max_decoded_bytes // 2**20:,} MB once decoded at "
+                         f"{channels}x{size}x{size} (each takes {per_image / 1024:,.0f} KB): use "
+                         "fewer or smaller images (set GP_MAX_DATA_MB to allow more)")
+    out = torch.empty((count, *shape))  # filled in place: no second copy to join them
+    n, skipped = 0, 0
     for source in sources:
         if source is None:
             skipped += 1
             continue
-        if max_decoded_bytes is not None and (len(images) + 1) * per_image > max_decoded_bytes:
-            raise ImageError(f"{name} holds more images than fit in {max_decoded_bytes // 2**20:,} "
-                             f"MB once decoded at {channels}x{size}x{size} (each takes "
-                             f"{per_image / 1024:,.0f} KB): use fewer or smaller images (set "
-                             "GP_MAX_DATA_MB to allow more)")
         try:
-            images.append(image_to_tensor(open_image(source), shape))
+            out[n] = image_to_tensor(open_image(source), shape)[0]
+            n += 1
         except ImageError:
             skipped += 1
-    if not images:
+    if not n:
         raise ImageError(f"{name} holds no readable PNG/JPEG/GIF/BMP/WEBP/TIFF/PPM images "
                          f"({skipped} file(s) skipped).")
-    return torch.cat(images), skipped
+    return out[:n], skipped

@@ -183,6 +183,37 @@ def test_few_own_images_are_their_own_heldout(tmp_path):
     assert ds.train.shape == (4, 1, 8, 8) and ds.heldout is ds.train
 
 
+def test_the_split_of_own_images_matches_plain_indexing_without_a_second_copy():
+    from playground.data import _split_in_place
+
+    x = torch.randn(50, 3, 4, 4)
+    perm = torch.from_numpy(np.random.default_rng(1).permutation(50))
+    train_rows, held_rows = perm[5:].sort().values, perm[:5].sort().values
+    want_train, want_held = x[train_rows].clone(), x[held_rows].clone()
+    storage = x.untyped_storage().data_ptr()
+    train, held = _split_in_place(x, train_rows, held_rows)
+    assert torch.equal(train, want_train) and torch.equal(held, want_held)
+    assert train.untyped_storage().data_ptr() == storage  # the training rows stayed in x
+
+
+def test_images_over_the_decoded_budget_are_refused_from_the_listing(tmp_path):
+    """10,000 files of 8 bytes: at 3x64x64 they would take 480 MB as float32. Refused from the
+    zip's listing, before a single file is read (these are not even images)."""
+    import zipfile
+
+    from playground.images import ImageError, load_image_folder
+
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(10_000):
+            z.writestr(f"f{i:05d}.png", b"notapng!")
+    with pytest.raises(ImageError, match=r"many\.zip holds 10,000 files: more images than fit "
+                       r"in 64 MB once decoded at 3x64x64 .*GP_MAX_DATA_MB"):
+        load_image_folder(str(path), 64, 3, max_decoded_bytes=64 * 2**20)
+    with pytest.raises(ImageError, match="no readable"):  # within budget: read, and all skipped
+        load_image_folder(str(path), 8, 1, max_decoded_bytes=64 * 2**20)
+
+
 # --- torchvision sets, offline, from tiny files in their real on-disk formats --------------------
 
 def _idx_images(images: np.ndarray) -> bytes:

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from ..images import ImageError, open_image
+from ..images import ImageError, image_size, open_image
 from .errors import error
 
 PREFIX = "data:image/png;base64,"
@@ -37,6 +37,11 @@ def sketch_pad(elem_id: str) -> gr.HTML:
                    apply_default_css=False)
 
 
+def _unreadable(e: Exception) -> Exception:
+    message = str(e) if isinstance(e, ImageError) else "it is not valid base64"
+    return error(f"The drawing could not be read: {message}")
+
+
 def sketch_image(value: Any) -> Image.Image:
     """The drawing as an 'L' image (white ink on black); a clear gr.Error for anything else."""
     if not value:
@@ -49,13 +54,16 @@ def sketch_image(value: Any) -> Image.Image:
                     "far smaller.")
     try:
         data = base64.b64decode(value[len(PREFIX):], validate=True)
-        img = open_image(data)
+        width, height = image_size(data)  # from the header: refused before it is decoded
     except (binascii.Error, ValueError) as e:
-        message = str(e) if isinstance(e, ImageError) else "it is not valid base64"
-        raise error(f"The drawing could not be read: {message}") from None
-    if max(img.size) > MAX_SIDE:
-        raise error(f"The drawing is {img.width}x{img.height} pixels; a drawing is at most "
+        raise _unreadable(e) from None
+    if max(width, height) > MAX_SIDE:
+        raise error(f"The drawing is {width}x{height} pixels; a drawing is at most "
                     f"{MAX_SIDE}x{MAX_SIDE}.")
+    try:
+        img = open_image(data)
+    except ValueError as e:
+        raise _unreadable(e) from None
     ink = img.convert("L")
     if ink.getbbox() is None:
         raise error("The pad is empty: draw a digit first.")
