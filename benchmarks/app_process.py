@@ -244,6 +244,9 @@ class AppProcess:
         runs = Path(checkpoints) / "runs"  # never the user's own runs folder
         full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
                     "GP_RUNS_DIR": str(runs),
+                    # every client here is one visitor (127.0.0.1): no call budget, unless `env`
+                    # sets one ("" for the app's default)
+                    "GP_CALLS_PER_MIN": "1000000",
                     **({"OMP_NUM_THREADS": str(threads)} if threads else {}), **(env or {})}
         self.log_path = log_path
         self.log = open(log_path, "w")

@@ -77,6 +77,12 @@ def drawing_data_url(side: int) -> str:
 
 
 # ------------------------------------------------------------------------ calls
+# Headers sent with every request below: the reliability benchmark sets X-Forwarded-For here, so
+# that the app (which believes it from 127.0.0.1, through uvicorn) sees the flood as one visitor
+# and the visitors it measures as others.
+HEADERS: dict[str, str] = {}
+
+
 def app_error(url: str, api_name: str, data: list[Any], session: str = "",
               timeout: float = 120) -> tuple[bool, str, list[Any]]:
     """POST a call as raw JSON (NaN and deep nesting included, as any script may send) and
@@ -89,7 +95,7 @@ def app_error(url: str, api_name: str, data: list[Any], session: str = "",
 
 
 def raw_call(call: str, body: str, timeout: float = 120) -> tuple[bool, str, list[Any]]:
-    r = httpx.post(call, content=body, headers={"Content-Type": "application/json"},
+    r = httpx.post(call, content=body, headers={"Content-Type": "application/json", **HEADERS},
                    timeout=timeout)
     if r.status_code != 200:
         try:
@@ -99,7 +105,7 @@ def raw_call(call: str, body: str, timeout: float = 120) -> tuple[bool, str, lis
         return True, f"HTTP {r.status_code}: {str(detail)[:300]}", []
     event = r.json()["event_id"]
     last: list[Any] = []
-    with httpx.stream("GET", f"{call}/{event}", timeout=timeout) as stream:
+    with httpx.stream("GET", f"{call}/{event}", timeout=timeout, headers=HEADERS) as stream:
         kind = ""
         for line in stream.iter_lines():
             if line.startswith("event: "):
@@ -118,7 +124,7 @@ def upload(url: str, path: Path) -> dict[str, Any]:
     """Upload a file as the page does; the FileData that names it on the server."""
     with open(path, "rb") as f:
         r = httpx.post(f"{url.rstrip('/')}/gradio_api/upload",
-                       files={"files": (path.name, f)}, timeout=120)
+                       files={"files": (path.name, f)}, timeout=120, headers=HEADERS)
     r.raise_for_status()
     return {"path": r.json()[0], "meta": {"_type": "gradio.FileData"}, "orig_name": path.name}
 
@@ -129,7 +135,7 @@ def params(url: str, api_name: str) -> list[str]:
 
 @functools.lru_cache(maxsize=8)
 def _info(url: str) -> dict[str, Any]:
-    return httpx.get(f"{url.rstrip('/')}/gradio_api/info", timeout=30).json()
+    return httpx.get(f"{url.rstrip('/')}/gradio_api/info", timeout=30, headers=HEADERS).json()
 
 
 def digits_model(url: str) -> str:
@@ -303,7 +309,7 @@ def _uploads(count: int, mb: int):
         for _ in range(count):
             with open(path, "rb") as f:
                 r = httpx.post(f"{url.rstrip('/')}/gradio_api/upload",
-                               files={"files": (path.name, f)}, timeout=120)
+                               files={"files": (path.name, f)}, timeout=120, headers=HEADERS)
             statuses.append(r.status_code)
             if r.status_code != 200:
                 try:

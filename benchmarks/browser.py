@@ -7,6 +7,8 @@ keeps on its root element (`playground/ui/js/live.js`) and from Chromium's netwo
   paints/s   canvas paints, the motion between frames (data-paints)          bar: >= 30
   bytes/s    bytes received by the page while ring8 trains (Network.dataReceived, as sent:
              compressed), everything included: frames, the run events' updates   bar: <= 60 KB/s
+  calls/min  the page's POSTs over the whole visit (those GP_CALLS_PER_MIN counts: every event,
+             not the frame requests), to compare with that budget
   first frame  from the Train click to the first drawn frame of the new run, timed in the page
              (performance.now, a MutationObserver on the counters); median of 5 presses
                                                                      bar: ring8 <= 0.5 s
@@ -125,11 +127,19 @@ def main(url: str, quick: bool = False) -> list[dict[str, Any]]:
             def on_data(event: dict[str, Any]) -> None:
                 received[0] += int(event.get("encodedDataLength") or 0)
             cdp.on("Network.dataReceived", on_data)
+            calls: list[float] = []  # the POSTs GP_CALLS_PER_MIN counts (not the frames)
+            page.on("request", lambda r: r.method == "POST" and "/gp/frame" not in r.url
+                    and calls.append(time.monotonic()))
+            start = time.monotonic()
             page.goto(url)
             page.wait_for_selector("#train-btn")
             _wait(page, lambda c: c["frames"] > 0, "the live view's first frame")
             seconds = 3.0 if quick else 8.0
-            return [measure_preset(page, received, "ring8", seconds, 2 if quick else 5),
+            rows = [measure_preset(page, received, "ring8", seconds, 2 if quick else 5),
                     measure_preset(page, received, "mnist-dcgan", seconds, 1)]
+            minutes = (time.monotonic() - start) / 60
+            for r in rows:  # the whole visit: page load, preset picks, Train, Pause
+                r["page_calls_per_min"] = round(len(calls) / minutes, 1)
+            return rows
         finally:
             browser.close()

@@ -41,6 +41,9 @@ def image_size(data: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as im:
             return im.size
+    except Image.DecompressionBombError as err:  # Pillow's own cap fired on the header
+        raise ImageError(f"the image data is over the {MAX_PIXELS / 1e6:.0f}-megapixel limit "
+                         f"({err}); resize it first.") from None
     except Image.UnidentifiedImageError:
         raise ImageError(f"the image data is not a {'/'.join(FORMATS)} image.") from None
     except Exception as err:  # a header Pillow cannot parse

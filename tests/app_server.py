@@ -51,7 +51,10 @@ class AppServer:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.runs_dir = Path(tempfile.mkdtemp(prefix="gp-runs-"))  # never the user's own cache
         full_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
-                    "OMP_NUM_THREADS": "1", "GP_RUNS_DIR": str(self.runs_dir), **(env or {})}
+                    "OMP_NUM_THREADS": "1", "GP_RUNS_DIR": str(self.runs_dir),
+                    # every test client is one visitor (127.0.0.1): no call budget, unless a
+                    # test sets one
+                    "GP_CALLS_PER_MIN": "1000000", **(env or {})}
         self.log_path = log_path or Path(os.environ.get("TMPDIR", "/tmp")) / f"gp-app-{self.port}.log"
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(

@@ -168,26 +168,24 @@ def open_page(browser, app, viewport=DESKTOP) -> tuple:
     return context, page
 
 
-@pytest.fixture
-def page(browser, app):
-    context, page = open_page(browser, app)
+def _watched(browser, app, viewport):
+    context, page = open_page(browser, app, viewport)
     yield page
     try:
         page.check()
         assert not page.foreign, f"requests left localhost: {page.foreign}"
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    yield from _watched(browser, app, DESKTOP)
 
 
 @pytest.fixture
 def phone(browser, app):
-    context, page = open_page(browser, app, PHONE)
-    yield page
-    try:
-        page.check()
-        assert not page.foreign, f"requests left localhost: {page.foreign}"
-    finally:
-        context.close()
+    yield from _watched(browser, app, PHONE)
 
 
 def wait_for(condition, timeout: float = 60.0, what: str = "condition"):

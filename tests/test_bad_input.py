@@ -423,7 +423,9 @@ def test_api_refuses_bad_images_without_decoding_them(client, server, files):
         refused(client, pattern, model="tiny-mnist", value=handle_file(str(files[name])),
                 api_name="/score_image")
         drawing = PREFIX + base64.b64encode(files[name].read_bytes()).decode()
-        refused(client, pattern, model="tiny-mnist", value=drawing, api_name="/score_sketch")
+        # A drawing over the pad's 1024x1024 is refused for that, from its header, first.
+        refused(client, rf"(?:{pattern})|The drawing is \d+x\d+ pixels; a drawing is at most",
+                model="tiny-mnist", value=drawing, api_name="/score_sketch")
     refused(client, r"must be a PNG image sent as a data: URL", model="tiny-mnist",
             value={"layers": [handle_file(str(files["big-png"]))] * 16}, api_name="/score_sketch")
     # "over the 40-megapixel limit" is the header check's sentence: refused before decoding

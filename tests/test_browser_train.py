@@ -72,9 +72,12 @@ def test_train_during_a_run_always_starts_the_new_run_at_once(page):
 
 def test_pause_resume_reset_and_single_steps(page):
     v = train(page, until_step=10)
-    paused = pause(page)["step"]
+    at_pause = pause(page)
+    paused = at_pause["step"]
     time.sleep(1.0)
-    assert live(page)["step"] == paused and live(page)["state"] == "paused"
+    now = live(page)
+    assert (now["step"], now["state"], now["run"]) == (paused, "paused", at_pause["run"]), \
+        f"the view moved after Pause: {at_pause} then {now}"
     assert "Paused" in status(page)
     page.click("#resume-btn")
     wait_for(lambda: live(page)["step"] > paused + 5, 30, "training to resume")

@@ -198,7 +198,6 @@ def test_the_quota_counts_the_visitors_address_and_trusts_forwarded_for_only_beh
     """X-Forwarded-For is the visitor's own words unless a proxy in front sets it (a Space): a
     new one with each upload must not reset the quota. (Uvicorn itself takes it only from
     127.0.0.1, so this is tested on the middleware, not from this machine.)"""
-    import asyncio
 
     from playground.ui.uploads import UploadQuota
 
@@ -214,7 +213,7 @@ def test_the_quota_counts_the_visitors_address_and_trusts_forwarded_for_only_beh
 
         async def send(message):
             sent.append(message)
-        asyncio.run(quota(scope, None, send))
+        _run_async(quota(scope, None, send))
         return sent[0]["status"]
 
     direct = UploadQuota(app, max_bytes=1000, trust_proxy=False)
@@ -222,6 +221,54 @@ def test_the_quota_counts_the_visitors_address_and_trusts_forwarded_for_only_beh
     proxied = UploadQuota(app, max_bytes=1000, trust_proxy=True)  # the proxy adds the last one
     codes = [post(proxied, "10.1.1.1", f"198.51.100.{i}, 203.0.113.{i % 2}") for i in range(4)]
     assert codes == [200, 200, 429, 429]
+
+
+def test_each_visitor_has_a_budget_of_calls_a_minute_and_frames_do_not_count(monkeypatch):
+    """GP_CALLS_PER_MIN=60: bursts of 30 calls, then one a second; another visitor, the live
+    view's frame requests and GETs are not held back; the refusal is HTTP 429 and one sentence."""
+    import json
+
+    from playground.ui import call_rate
+    from playground.ui.call_rate import CallRate
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    clock = [1000.0]
+    monkeypatch.setattr(call_rate.time, "monotonic", lambda: clock[0])
+    rate = CallRate(app, per_min=60, trust_proxy=False)
+
+    def request(client: str, path: str = "/gradio_api/queue/join", method: str = "POST"):
+        scope = {"type": "http", "method": method, "path": path, "client": (client, 1),
+                 "headers": []}
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+        _run_async(rate(scope, None, send))
+        return sent[0]["status"], sent[1].get("body", b"")
+
+    assert [request("203.0.113.1")[0] for _ in range(30)] == [200] * 30
+    status, body = request("203.0.113.1")
+    assert status == 429
+    clear(json.loads(body)["detail"], r"over this server's limit of 60 calls a minute.*"
+                                      r"GP_CALLS_PER_MIN")
+    assert request("198.51.100.2")[0] == 200  # someone else
+    assert request("203.0.113.1", "/gradio_api/gp/frame")[0] == 200  # the live view
+    assert request("203.0.113.1", "/gradio_api/info", "GET")[0] == 200
+    clock[0] += 2.0  # two seconds: two calls more
+    assert [request("203.0.113.1")[0] for _ in range(3)] == [200, 200, 429]
+
+
+def _run_async(coroutine) -> None:
+    """Run a coroutine to its end in a thread of its own (the browser tests' Playwright keeps an
+    event loop running in this one)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 # ------------------------------------------------------------------------ the runs folder

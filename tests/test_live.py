@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from conftest import wait_for
 from playground.frames import check_frame
 from playground.live import LiveRun, Slots
 from playground.presets import PRESETS
@@ -17,16 +18,6 @@ RING = PRESETS["ring8"].replace(g_width=16, d_width=16, batch_size=32, device="c
 def _run(steps: int = 100_000, slots: Slots | None = None, **changes) -> LiveRun:
     return LiveRun(Trainer(RING.replace(steps=steps, **changes)), "run", "ring8",
                    slots or Slots(1))
-
-
-def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_start_trains_pause_stops_and_start_again_continues():

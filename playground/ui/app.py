@@ -15,6 +15,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from . import api, text
+from .call_rate import CallRate
 from .common import AppContext
 from .discriminator_tab import DiscriminatorTab
 from .limits import Limits
@@ -98,9 +99,11 @@ def launch_options(limits: Limits | None = None) -> dict[str, Any]:
         "css_paths": [CSS_PATH],
         "max_file_size": limits.max_upload_bytes,
         "footer_links": ["api", "gradio"],
-        # The live view's frames, answered before Gradio's routing; and no visitor uploads
-        # more than GP_UPLOAD_MB in 10 minutes (HTTP 429 past it).
+        # The live view's frames, answered before Gradio's routing; no visitor sends more than
+        # GP_CALLS_PER_MIN calls a minute, nor uploads more than GP_UPLOAD_MB in 10 minutes
+        # (HTTP 429 past either).
         "app_kwargs": {"middleware": [Middleware(FrameRoute),
+                                      Middleware(CallRate, per_min=limits.calls_per_min),
                                       Middleware(UploadQuota,
                                                  max_bytes=limits.upload_mb * 2**20)]},
     }

@@ -22,8 +22,12 @@ variable that raises it. Nothing is silently clamped. No gradio import here: the
 | GP_MAX_RUN_MB | 400 | estimated memory of one run: weights in every copy, a step's activations |
 | GP_MAX_DATA_MB | 256 | your own images once decoded (as float32 tensors) |
 | GP_UPLOAD_MB | 200 | megabytes one visitor may upload in 10 minutes (HTTP 429 past it) |
+| GP_CALLS_PER_MIN | 120 | calls one visitor may send a minute, bursts of half that (HTTP 429 past it) |
 | GP_AUTOSAVE_S | 30 | seconds between automatic saves of each live run (into GP_RUNS_DIR) |
 | GP_RUNS_MB | 1024 | the runs folder's size; the runs saved longest ago are removed first |
+
+Not limits, read elsewhere: GP_RUNS_DIR (the runs folder, `app.py`), GP_TRUST_PROXY (believe
+X-Forwarded-For for the visitor's address, `uploads.py`), GP_AUTH (a login, `app.py`).
 """
 from __future__ import annotations
 
@@ -60,6 +64,7 @@ class Limits:
     max_run_mb: int = 400  # GP_MAX_RUN_MB: estimated memory of a run (weights, copies, activations)
     max_data_mb: int = 256  # GP_MAX_DATA_MB: your own images, decoded (float32)
     upload_mb: int = 200  # GP_UPLOAD_MB: megabytes one visitor may upload in 10 minutes
+    calls_per_min: int = 120  # GP_CALLS_PER_MIN: calls one visitor may send a minute
     autosave_s: int = 30  # GP_AUTOSAVE_S: seconds between automatic saves of a live run
     runs_mb: int = 1024  # GP_RUNS_MB: the runs folder's size (the runs saved longest ago go)
 
@@ -194,6 +199,7 @@ ENV_NAMES = {
     "max_run_mb": "GP_MAX_RUN_MB",
     "max_data_mb": "GP_MAX_DATA_MB",
     "upload_mb": "GP_UPLOAD_MB",
+    "calls_per_min": "GP_CALLS_PER_MIN",
     "autosave_s": "GP_AUTOSAVE_S",
     "runs_mb": "GP_RUNS_MB",
 }

@@ -42,18 +42,14 @@ class UploadQuota:
                 not str(scope.get("path", "")).rstrip("/").endswith(UPLOAD_PATH):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
+        headers = header_dict(scope)
         length = headers.get("content-length", "")
         if not length.isdigit():
-            await _refuse(send, 411, "Uploads must say how large they are (Content-Length).")
+            await refuse(send, 411, "Uploads must say how large they are (Content-Length).")
             return
-        who = (scope.get("client") or ("?",))[0]
-        if self.trust_proxy:
-            who = headers.get("x-forwarded-for", "").split(",")[-1].strip() or who
-        if not self._take(who, int(length)):
+        if not self._take(visitor(scope, headers, self.trust_proxy), int(length)):
             mb = self.max_bytes // 2**20
-            await _refuse(send, 429, f"Uploads over this server's limit of {mb:,} MB in "
+            await refuse(send, 429, f"Uploads over this server's limit of {mb:,} MB in "
                                      f"{self.window_s / 60:.0f} minutes (set GP_UPLOAD_MB to "
                                      "allow more): try again later.")
             return
@@ -74,12 +70,24 @@ class UploadQuota:
             return True
 
 
+def visitor(scope: dict, headers: dict[str, str], trust_proxy: bool) -> str:
+    """Who sent a request: its network address, or behind a proxy the one the proxy added."""
+    who = (scope.get("client") or ("?",))[0]
+    if trust_proxy:
+        who = headers.get("x-forwarded-for", "").split(",")[-1].strip() or who
+    return who
+
+
+def header_dict(scope: dict) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
 def behind_proxy() -> bool:
     """Whether requests reach the app through a proxy that sets X-Forwarded-For."""
     return bool(os.environ.get("SPACE_ID")) or os.environ.get("GP_TRUST_PROXY", "") == "1"
 
 
-async def _refuse(send: Any, status: int, message: str) -> None:
+async def refuse(send: Any, status: int, message: str) -> None:
     body = json.dumps({"detail": message}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
