@@ -1,8 +1,8 @@
 """What a run will cost, worked out before anything is allocated: parameters, compute, memory.
 
 `run_cost(model, train, data_shape, num_classes)` builds G and D on PyTorch's meta device (shapes
-only, no memory), counts their parameters, runs one forward pass of each under PyTorch's FLOP
-counter and adds up the activations their layers produce. From those it estimates:
+only, no memory), counts their parameters, runs one forward pass of each under a FLOP counter
+(`FlopCount`: PyTorch's formulas, without `FlopCounterMode`'s module tracking) and adds up the activations their layers produce. From those it estimates:
 
 - `step_gflop`: one training iteration (d_steps D updates, g_steps G updates) at the run's batch
   size. Per sample, a D update costs G's forward pass plus D's forward and backward passes on a
@@ -22,7 +22,8 @@ import functools
 from dataclasses import dataclass
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from .models import build_models
 
@@ -65,12 +66,38 @@ def _measure(net: torch.nn.Module, *args) -> tuple[torch.Tensor, int, int]:
              for name, m in net.named_modules()
              if not list(m.children()) and "parametrizations" not in name]
     try:
-        with FlopCounterMode(display=False) as counter:
+        with FlopCount() as counter:
             out = net(*args)
     finally:
         for h in hooks:
             h.remove()
-    return out, counter.get_total_flops(), sum(sizes)
+    return out, counter.total, sum(sizes)
+
+
+class FlopCount(TorchDispatchMode):
+    """The FLOPs of the ops run in this thread, by PyTorch's own formulas (`flop_registry`).
+
+    `torch.utils.flop_counter.FlopCounterMode` is not used: to attribute FLOPs to modules it
+    installs global module hooks, which reach every thread's models. A run training in another
+    session then met those hooks in its backward pass and stopped ("A leaf node was passed to
+    _will_engine_execute_node..."). A dispatch mode is this thread's alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        packet = func._overloadpacket
+        if packet not in flop_registry and func is not torch.ops.prim.device.default:
+            with self:  # a composite op: count what it is made of, as FlopCounterMode does
+                out = func.decompose(*args, **kwargs)
+            if out is not NotImplemented:
+                return out
+        out = func(*args, **kwargs)
+        if packet in flop_registry:
+            self.total += int(flop_registry[packet](*args, **kwargs, out_val=out))
+        return out
 
 
 def run_cost(model, train, data_shape: tuple[int, ...], num_classes: int = 0) -> RunCost:

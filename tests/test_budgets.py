@@ -87,6 +87,40 @@ def test_checkpoint_tensors_are_worked_out_without_allocating_them():
     assert set(optional) and all(k.startswith(("opt_g.", "opt_d.")) for k in optional)
 
 
+def test_costing_a_run_leaves_other_threads_models_alone():
+    """Working out a run's FLOPs (every Train, /new_run and upload does) while another session's
+    run trains and its view takes D's gradient: PyTorch's FlopCounterMode hooked every module of
+    every thread, and that run stopped ("A leaf node was passed to _will_engine_execute_node")."""
+    import threading
+
+    from playground import budget
+
+    trainer = Trainer(get_preset("ring8").replace(device="cpu", steps=100_000))
+    errors: list[Exception] = []
+    stop = threading.Event()
+
+    def train() -> None:
+        try:
+            while not stop.is_set():
+                trainer.step(1)
+                x = torch.randn(64, 2, requires_grad=True)  # as the live view's arrows do
+                torch.autograd.grad(trainer.D(x).sum(), x)
+        except Exception as e:
+            errors.append(e)
+    thread = threading.Thread(target=train)
+    thread.start()
+    config = get_preset("mnist-dcgan")
+    try:
+        for _ in range(40):
+            budget._per_sample.cache_clear()
+            cost = budget.run_cost(config.model, config.train, (1, 28, 28), 10)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors
+    assert cost.step_gflop > 0
+
+
 # ------------------------------------------------------------------------ long calls stop
 def test_pause_and_a_cancelled_call_both_stop_train_steps_within_a_chunk(server):
     """/train_steps of 9,000 steps (about half a minute of ring8) by plain HTTP: the page's Pause
