@@ -62,12 +62,20 @@ def _wait(page: Any, predicate, what: str, timeout: float = 120.0) -> dict[str, 
 
 
 def _choose_preset(page: Any, name: str) -> None:
+    """Pick the preset from its menu, and wait until the form shows its settings (Train sends
+    what the form shows)."""
+    dataset = page.locator("#field-dataset input")
+    before = dataset.input_value()
     page.locator("#field-preset input").click()
     page.get_by_role("option", name=name, exact=True).first.click()
     deadline = time.monotonic() + 20
     while page.locator("#field-preset input").input_value() != name:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the preset menu did not show {name}")
+        time.sleep(0.05)
+    while name != "ring8" and dataset.input_value() == before:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the form did not fill in {name}'s settings")
         time.sleep(0.05)
 
 

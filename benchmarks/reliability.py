@@ -280,6 +280,7 @@ def main(quick: bool = False, work: Path | None = None) -> dict[str, Any]:
     from .app_process import ROOT
 
     work = Path(work or tempfile.mkdtemp(prefix="gp-reliability-"))
+    work.mkdir(parents=True, exist_ok=True)
     for path in (ROOT / "checkpoints").glob("*.safetensors"):
         shutil.copy(path, work / path.name)
     results: dict[str, Any] = {}

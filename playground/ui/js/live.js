@@ -138,14 +138,19 @@ async function show(f) {
 }
 
 async function take2d(v, moving) {
-  if (v.real) S.real = pointsOf(await unpackArray(v.real), v.lim);
+  // Every array inflated at once: one after another, each await waits behind a paint, and a
+  // frame took five of them (a third of the frames a second on a busy 2-core machine).
+  const [real, fake, scores, moves, heat] = await Promise.all(
+    [v.real, !v.preview && v.fake, !v.preview && v.fake_scores, !v.preview && v.moves,
+     !v.preview && v.heat].map((p) => (p ? unpackArray(p) : null)));
+  if (real) S.real = pointsOf(real, v.lim);
   const next = {lim: v.lim, real: S.real, preview: !!v.preview};
   if (!v.preview) {
-    next.fake = pointsOf(await unpackArray(v.fake), v.lim);
-    next.scores = unitOf(await unpackArray(v.fake_scores));
-    next.moves = Float32Array.from(await unpackArray(v.moves));
+    next.fake = pointsOf(fake, v.lim);
+    next.scores = unitOf(scores);
+    next.moves = Float32Array.from(moves);
     // The decision map comes with every other frame while training: keep the last one between.
-    next.heat = v.heat ? unitOf(await unpackArray(v.heat)) : (S.to && S.to.heat) || null;
+    next.heat = heat ? unitOf(heat) : (S.to && S.to.heat) || null;
     next.res = next.heat ? Math.round(Math.sqrt(next.heat.length)) : 0;
     next.moveScale = v.move_scale;
   }
@@ -158,7 +163,8 @@ async function take2d(v, moving) {
 }
 
 async function takeGrid(v, moving) {
-  const pixels = await unpackArray(v.grid);
+  const [pixels, scores] = await Promise.all([unpackArray(v.grid),
+                                              v.scores ? unpackArray(v.scores) : null]);
   const shape = v.grid.shape;
   const width = S.dom.canvas.parentElement.clientWidth || 440;
   const layout = gridLayout(shape, Math.min(440, width));
@@ -172,10 +178,10 @@ async function takeGrid(v, moving) {
     const b = blend.getContext('2d');
     b.drawImage(g.prev, 0, 0); b.globalAlpha = t; b.drawImage(g.next, 0, 0);
     S.grid = {shape, layout, prev: blend, next, t0: performance.now(), dur: moving ? S.interval : 0,
-              scores: v.scores ? unitOf(await unpackArray(v.scores)) : null, labels: v.labels, preview: !!v.preview};
+              scores: scores ? unitOf(scores) : null, labels: v.labels, preview: !!v.preview};
   } else {
     S.grid = {shape, layout, prev: next, next, t0: 0, dur: 0,
-              scores: v.scores ? unitOf(await unpackArray(v.scores)) : null, labels: v.labels, preview: !!v.preview};
+              scores: scores ? unitOf(scores) : null, labels: v.labels, preview: !!v.preview};
     resize();
   }
   S.from = S.to = null;
