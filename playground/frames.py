@@ -40,7 +40,7 @@ HEAT_RESOLUTION = 40  # D's decision map: 40 x 40 scores (the browser enlarges i
 GRID_IMAGES = 64  # the fixed-noise grid: seeds 0..63
 MOVE_UNIT = 64  # a typical (95th-percentile) arrow is this long in the 8-bit arrow vectors
 CURVE_POINTS = 3000  # a run's curves are sent as at most about this many points
-DEFLATE_FROM = 1024  # payloads of at least this many bytes are deflated before base64
+DEFLATE_FROM = 4096  # payloads of at least this many bytes are deflated before base64
 MAX_MARKS = 50
 KINDS = ("2d", "images", "none")
 
