@@ -40,7 +40,10 @@ HEAT_RESOLUTION = 40  # D's decision map: 40 x 40 scores (the browser enlarges i
 GRID_IMAGES = 64  # the fixed-noise grid: seeds 0..63
 MOVE_UNIT = 64  # a typical (95th-percentile) arrow is this long in the 8-bit arrow vectors
 CURVE_POINTS = 3000  # a run's curves are sent as at most about this many points
-DEFLATE_FROM = 4096  # payloads of at least this many bytes are deflated before base64
+# Payloads of at least this many bytes are deflated before base64 (a digit grid). A 2D view's
+# arrays (under 2 KB each) are not: HTTP Brotli compresses the frame anyway, and inflating each in
+# the page (a DecompressionStream) cost more frames a second than it saved bytes.
+DEFLATE_FROM = 4096
 MAX_MARKS = 50
 KINDS = ("2d", "images", "none")
 
