@@ -1,6 +1,8 @@
 """What the browser tests do on the page, as a user would: pick, type, click, read, look."""
 from __future__ import annotations
 
+import time
+
 from conftest import wait_for
 from app_server import ROOT
 
@@ -75,6 +77,21 @@ def pause(page) -> dict:
     page.click("#pause-btn")
     return wait_for(lambda: (v := live(page))["state"] in ("paused", "done") and v, 30,
                     "the run to pause")
+
+
+def settle(page, timeout: float = 30) -> dict:
+    """After a Pause: wait until the view's step stays the same for a second, and return it.
+    (Known defect, seen in about one full suite run in three, not reproduced alone: the view can
+    say "paused" and then show one more chunk of steps; the closing note of round 2 has it.)"""
+    last = live(page)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = live(page)
+        if now["step"] == last["step"]:
+            return now
+        last = now
+    raise AssertionError(f"the step still moved {timeout} s after Pause: {last}")
 
 
 def img_src(page, selector: str) -> str | None:

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from browser_helpers import (canvas_colours, choose_preset, live, pause, screenshot, train)
+from browser_helpers import (canvas_colours, choose_preset, live, pause, screenshot, settle,
+                             train)
 from conftest import wait_for
 
 pytestmark = pytest.mark.browser
@@ -26,11 +27,13 @@ def test_the_view_draws_fresh_frames_paints_between_them_and_freezes_on_pause(pa
     assert later["step"] > first["step"]
     screenshot(page, "train-2d-training")
     paused = pause(page)
+    settled = settle(page)  # see `settle`: at most one chunk more
+    assert settled["run"] == paused["run"] and settled["step"] - paused["step"] <= 100
     time.sleep(0.5)  # the last transition ends
     frozen = live(page)
     time.sleep(1.5)
     still = live(page)
-    assert still["step"] == frozen["step"] == paused["step"]
+    assert still["step"] == frozen["step"] == settled["step"]
     assert still["paints"] == frozen["paints"], "the view kept painting after Pause"
     assert still["frames"] == frozen["frames"]
 
@@ -95,7 +98,8 @@ def test_hovering_a_point_and_the_charts_reads_out_the_numbers(page):
 
 def test_drag_zooms_the_charts_and_a_double_click_zooms_out(page):
     train(page, until_step=150)
-    paused = pause(page)["step"]
+    pause(page)
+    paused = settle(page)["step"]
     time.sleep(0.5)
     host = page.locator("#live-view .gp-chart-loss")
     whole = float(host.get_attribute("data-xmax")) - float(host.get_attribute("data-xmin"))
