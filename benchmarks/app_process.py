@@ -89,6 +89,13 @@ def api_call(base_url: str, api_name: str, data: list[Any],
     return outputs
 
 
+def run_summary(outputs: Any) -> dict[str, Any] | None:
+    """The run summary among a run event's outputs (/train, /continue_run: the dict with a
+    "step" and a "state"), or None."""
+    values = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return next((v for v in values if isinstance(v, dict) and "step" in v and "state" in v), None)
+
+
 def run_now(base_url: str, api_name: str, data: list[Any], session_hash: str) -> list[Any]:
     """Call an endpoint that is not queued (Pause: `queue=False`), as the page does."""
     req = urllib.request.Request(f"{base_url}gradio_api/run/{api_name}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from .app_process import AppProcess, MemorySampler
+from .app_process import AppProcess, MemorySampler, run_summary
 from .streaming import form_fields
 
 BAR_MB = 1500.0
@@ -20,12 +20,9 @@ MB = 1e6
 
 
 def _step_of(outputs: Any) -> int | None:
-    """The step of a /train update: its summary output is the dict with a "step" and a
-    "state"; None until the run is training."""
-    for value in outputs if isinstance(outputs, (list, tuple)) else [outputs]:
-        if isinstance(value, dict) and "step" in value and value.get("state") == "training":
-            return int(value["step"])
-    return None
+    """The step of a /train update; None until the run is training."""
+    summary = run_summary(outputs)
+    return int(summary["step"]) if summary and summary["state"] == "training" else None
 
 
 def _start_training(client: Any, fields: dict[str, Any]) -> Any:

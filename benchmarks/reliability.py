@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import attacks as A
-from .app_process import AppProcess, FrameClient, MemorySampler, api_params, api_stream, run_now
+from .app_process import (AppProcess, FrameClient, MemorySampler, api_params, api_stream, run_now,
+                          run_summary)
 from .streaming import form_fields
 
 MB = 1e6
@@ -59,8 +60,8 @@ def _train(url: str, session: str, values: dict[str, Any],
         try:
             for out in api_stream(url, api, data, session):
                 seen["out"] = out
-                if "first" not in seen and _summary(out) is not None:
-                    seen["first"] = _summary(out)
+                if "first" not in seen and run_summary(out) is not None:
+                    seen["first"] = run_summary(out)
         except Exception as e:  # the app killed under it, or an app error: reported by the caller
             seen["error"] = str(e)
 
@@ -263,12 +264,6 @@ def kills_part(work: Path, log: Path, quick: bool, seed: int = 0) -> dict[str, A
             "max_lost": max(r["lost"] for r in rows),
             "median_lost": statistics.median(r["lost"] for r in rows),
             "pass": all(0 <= r["lost"] <= r["allowed"] for r in rows)}
-
-
-def _summary(outputs: list[Any]) -> dict[str, Any] | None:
-    """The run summary among a run event's outputs (the dict with a step and a state)."""
-    return next((v for v in outputs if isinstance(v, dict) and "step" in v and "state" in v),
-                None)
 
 
 # ------------------------------------------------------------------------ all

@@ -2,7 +2,8 @@
 
 `run_cost(model, train, data_shape, num_classes)` builds G and D on PyTorch's meta device (shapes
 only, no memory), counts their parameters, runs one forward pass of each under a FLOP counter
-(`FlopCount`: PyTorch's formulas, without `FlopCounterMode`'s module tracking) and adds up the activations their layers produce. From those it estimates:
+(`FlopCount`: PyTorch's formulas, without `FlopCounterMode`'s module tracking) and adds up the
+activations their layers produce. From those it estimates:
 
 - `step_gflop`: one training iteration (d_steps D updates, g_steps G updates) at the run's batch
   size. Per sample, a D update costs G's forward pass plus D's forward and backward passes on a

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -36,37 +37,11 @@ class ImageError(ValueError):
     """An image (or a folder or .zip of them) that cannot be used; the message says why."""
 
 
-def image_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from an image's header, decoding nothing; ImageError if unreadable."""
+@contextlib.contextmanager
+def _readable(label: str) -> Iterator[None]:
+    """Pillow's many errors on bad input, as one ImageError sentence about `label`."""
     try:
-        with Image.open(io.BytesIO(data), formats=FORMATS) as im:
-            return im.size
-    except Image.DecompressionBombError as err:  # Pillow's own cap fired on the header
-        raise ImageError(f"the image data is over the {MAX_PIXELS / 1e6:.0f}-megapixel limit "
-                         f"({err}); resize it first.") from None
-    except Image.UnidentifiedImageError:
-        raise ImageError(f"the image data is not a {'/'.join(FORMATS)} image.") from None
-    except Exception as err:  # a header Pillow cannot parse
-        raise ImageError(f"the image data could not be read ({type(err).__name__}).") from None
-
-
-def open_image(path_or_bytes: ImageSource) -> Image.Image:
-    """Open and fully decode one image; refuses bombs (> MAX_PIXELS), broken and non-image data."""
-    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
-        source, label = io.BytesIO(bytes(path_or_bytes)), "the image data"
-    elif isinstance(path_or_bytes, (str, os.PathLike)):
-        source, label = os.fspath(path_or_bytes), f"{os.fspath(path_or_bytes)!r}"
-    else:
-        source, label = path_or_bytes, "the image data"
-    try:
-        with Image.open(source, formats=FORMATS) as im:
-            width, height = im.size  # known from the header; nothing is decoded yet
-            if width * height > MAX_PIXELS:
-                raise ImageError(f"{label} is {width}x{height} = {width * height / 1e6:.0f} "
-                                 f"megapixels, over the {MAX_PIXELS / 1e6:.0f}-megapixel limit; "
-                                 "resize it first.")
-            im.load()  # decode now, so truncated files fail here and not later
-            return im.copy()  # detached from the file, which the `with` closes
+        yield
     except ImageError:
         raise
     except Image.DecompressionBombError as err:  # Pillow's own, higher cap fired at open
@@ -77,6 +52,30 @@ def open_image(path_or_bytes: ImageSource) -> Image.Image:
     except Exception as err:  # Pillow's decoders raise many types for malformed input
         raise ImageError(f"{label} could not be read as a {'/'.join(FORMATS)} image "
                          f"({type(err).__name__}: {err}).") from None
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from an image's header, decoding nothing; ImageError if unreadable."""
+    with _readable("the image data"), Image.open(io.BytesIO(data), formats=FORMATS) as im:
+        return im.size
+
+
+def open_image(path_or_bytes: ImageSource) -> Image.Image:
+    """Open and fully decode one image; refuses bombs (> MAX_PIXELS), broken and non-image data."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        source, label = io.BytesIO(bytes(path_or_bytes)), "the image data"
+    elif isinstance(path_or_bytes, (str, os.PathLike)):
+        source, label = os.fspath(path_or_bytes), f"{os.fspath(path_or_bytes)!r}"
+    else:
+        source, label = path_or_bytes, "the image data"
+    with _readable(label), Image.open(source, formats=FORMATS) as im:
+        width, height = im.size  # known from the header; nothing is decoded yet
+        if width * height > MAX_PIXELS:
+            raise ImageError(f"{label} is {width}x{height} = {width * height / 1e6:.0f} "
+                             f"megapixels, over the {MAX_PIXELS / 1e6:.0f}-megapixel limit; "
+                             "resize it first.")
+        im.load()  # decode now, so truncated files fail here and not later
+        return im.copy()  # detached from the file, which the `with` closes
 
 
 def _array_to_image(arr: np.ndarray) -> Image.Image:
