@@ -1,8 +1,6 @@
 """What the browser tests do on the page, as a user would: pick, type, click, read, look."""
 from __future__ import annotations
 
-import time
-
 from conftest import wait_for
 from app_server import ROOT
 
@@ -10,13 +8,25 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 def live(page) -> dict:
-    """The live view's counters and state (its root element's data attributes)."""
-    el = page.locator("#live-view .gp-live")
-    out = {k: el.get_attribute(f"data-{k}") for k in ("frames", "paints", "step", "state", "run",
-                                                       "kind", "seq", "layers", "hover")}
+    """The live view's counters and state (its root element's data attributes), read in one go:
+    read one by one, the step could come from one frame and the state from the next (a view
+    "paused" at a step it had already passed)."""
+    out = page.evaluate("""() => {
+        const d = document.querySelector('#live-view .gp-live').dataset;
+        const keys = ['frames', 'paints', 'step', 'state', 'run', 'kind', 'seq', 'layers', 'hover'];
+        return Object.fromEntries(keys.map((k) => [k, d[k] ?? null]));
+    }""")
     for k in ("frames", "paints", "step"):
         out[k] = int(out[k] or 0)
     return out
+
+
+def chart_span(page, kind: str = "loss") -> float:
+    """How many steps a chart's x axis spans now (both ends read in one go)."""
+    return page.evaluate("""(kind) => {
+        const d = document.querySelector(`#live-view .gp-chart-${kind}`).dataset;
+        return parseFloat(d.xmax) - parseFloat(d.xmin);
+    }""", kind)
 
 
 def status(page) -> str:
@@ -77,21 +87,6 @@ def pause(page) -> dict:
     page.click("#pause-btn")
     return wait_for(lambda: (v := live(page))["state"] in ("paused", "done") and v, 30,
                     "the run to pause")
-
-
-def settle(page, timeout: float = 30) -> dict:
-    """After a Pause: wait until the view's step stays the same for a second, and return it.
-    (Known defect, seen in about one full suite run in three, not reproduced alone: the view can
-    say "paused" and then show one more chunk of steps; the closing note of round 2 has it.)"""
-    last = live(page)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(1.0)
-        now = live(page)
-        if now["step"] == last["step"]:
-            return now
-        last = now
-    raise AssertionError(f"the step still moved {timeout} s after Pause: {last}")
 
 
 def img_src(page, selector: str) -> str | None:
