@@ -20,7 +20,8 @@ import time
 import torch
 
 from playground.allocator import keep_freed_memory
-from playground.live import LiveRun, Slots
+from playground.live import LiveRun
+from playground.turns import Slots
 from playground.presets import get_preset
 from playground.train import Trainer
 from playground.ui.live_view import _encoded

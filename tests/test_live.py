@@ -8,7 +8,8 @@ import pytest
 
 from conftest import wait_for
 from playground.frames import check_frame
-from playground.live import LiveRun, Slots
+from playground.live import LiveRun
+from playground.turns import Slots
 from playground.presets import PRESETS
 from playground.train import Trainer
 

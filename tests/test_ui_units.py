@@ -15,7 +15,8 @@ from playground import charts, plots
 from playground.presets import PRESETS
 from playground.train import Trainer
 from playground.ui.limits import Limits, LimitError
-from playground.live import LiveRun, Slots
+from playground.live import LiveRun
+from playground.turns import Slots
 from playground.ui.session import Registry
 
 TINY_RING = PRESETS["ring8"].replace(g_width=16, d_width=16, batch_size=32, device="cpu")
@@ -147,7 +148,7 @@ def test_draw_view_of_images_is_the_pixel_exact_grid():
 
 
 def test_timelapse_gif_covers_the_frames_with_their_steps(ring_trainer):
-    from playground.live import Timelapse
+    from playground.timelapse import Timelapse
 
     view, real = _ring_view(ring_trainer)
     lapse = Timelapse()

@@ -23,9 +23,10 @@ from ..checkpoint import CheckpointError, load_checkpoint, load_run, read_metada
 from ..config import FOLDER_DATASET, TORCHVISION_DATASETS, DataConfig, RunConfig
 from ..data import DatasetUnavailable, load_dataset
 from ..device import pick_device
-from ..live import LiveRun, Slots
+from ..live import LiveRun
 from ..runs import RunStore, RunStoreError, default_folder
 from ..train import StepRecord, Trainer
+from ..turns import Slots
 from .errors import USER_ERRORS, error, on_errors  # noqa: F401  (the tabs import them here)
 from .limits import Limits
 from .session import REGISTRY, Session
