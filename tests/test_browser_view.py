@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from browser_helpers import (canvas_colours, choose_preset, live, pause, screenshot, chart_span,
+from browser_helpers import (canvas_colours, chart_span, choose_preset, live, pause, screenshot,
                              train)
 from conftest import wait_for
 
