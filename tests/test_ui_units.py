@@ -365,3 +365,45 @@ def test_views_on_model_copies_match_the_live_models_and_ignore_later_steps(pres
     assert np.array_equal(getattr(again, key), getattr(changed, key))
     assert all(p.grad is None and not p.requires_grad for m in copies._models
                for p in m.parameters())
+
+
+# ----------------------------------------------------------------------------- following a run
+def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatch):
+    """The stream that follows a run must never repeat an older copy of the status or the
+    quality: a quick event (Measure, Reset) answering on the same outputs would be overwritten."""
+    import asyncio
+
+    import gradio as gr
+
+    from playground.ui import train_events
+    from playground.ui.train_events import TrainEvents
+
+    monkeypatch.setattr(train_events, "FOLLOW_S", 0.02)
+    session = Registry().get(None, "follow")
+    run = LiveRun(Trainer(TINY_RING.replace(steps=100_000)), "r", "ring8", Slots(1),
+                  evaluate=lambda t: {"metric_set": "2d", "modes_total": 8, "modes_captured": 8,
+                                      "high_quality_pct": 95.0})
+    session.set_run(run)
+    skip = gr.skip()
+
+    async def watch():
+        sent, stream = [], TrainEvents(None).follow(session, run)
+        async for out in stream:
+            sent.append(out)
+            if len(sent) == 3:
+                run.measure()  # a new measurement: the quality is sent once more, then not
+            if len(sent) == 6:
+                run.pause()
+        return sent
+
+    run.start()
+    try:
+        sent = asyncio.run(asyncio.wait_for(watch(), 60))
+    finally:
+        run.close()
+    status, quality = [o[1] for o in sent], [o[2] for o in sent]
+    assert status[0] != skip and all(s == skip for s in status[1:])
+    fresh = [q for q in quality if q != skip]
+    assert len(fresh) == 2 and "not measured yet" in fresh[0] and "Quality at step" in fresh[1]
+    steps = [o[3]["step"] for o in sent]  # the summary, for API clients, is always sent
+    assert steps == sorted(steps) and sent[-1][3]["state"] == "paused"

@@ -114,7 +114,7 @@ class TrainEvents:
         run = session.run
         diverged = run is not None and run.trainer.diverged
         return (session, status_text(session, note), quality_text(run), summary(session),
-                run_key(session), gr.Button(visible=diverged))
+                run_key(session), gr.update(visible=diverged))
 
     async def start_new(self, session: Session, settings: dict[str, Any], images_zip: Any,
                         start: bool) -> tuple[LiveRun, str]:
@@ -131,15 +131,19 @@ class TrainEvents:
     async def follow(self, session: Session, run: LiveRun, note: str = ""):
         """Yield the run events' outputs about once a second until `run` stops or another run
         replaces it in the session."""
-        last = None
+        sent: list[str] | None = None
         while True:
             if session.run is not run:
                 return  # Train was pressed again: the newer event follows the newer run
             out = self.outputs(session, note)
-            key = (out[1], out[2], repr(out[3]), repr(out[5]))
-            if key != last:
-                last = key
-                yield out
+            now = [repr(o) for o in out]
+            if now != sent:
+                # Only what changed is sent: a quick event answering on the same outputs (Measure
+                # on the quality, Reset on the status) is never overwritten by an older copy of
+                # its words that this stream had computed before it and delivered after it.
+                yield tuple(o if sent is None or i == 0 or now[i] != sent[i] else gr.skip()
+                            for i, o in enumerate(out))
+                sent = now
             if run.state not in ("waiting", "training"):
                 return
             await asyncio.sleep(FOLLOW_S)
