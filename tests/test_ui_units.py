@@ -367,6 +367,47 @@ def test_views_on_model_copies_match_the_live_models_and_ignore_later_steps(pres
                for p in m.parameters())
 
 
+def test_a_replaced_run_is_freed_without_a_full_collection_on_the_way_and_its_cycles_soon_after(
+        monkeypatch):
+    """Replacing a run (a Train press) does not wait for a full garbage collection (~0.2 s of a
+    server's heap); reference cycles the old run left are still collected a moment later, in the
+    background."""
+    import gc
+    import threading
+    import weakref
+
+    from playground.ui import session as session_module
+
+    monkeypatch.setattr(session_module, "COLLECT_AFTER_S", 0.1)
+    full: list[str] = []  # the threads that ran a full collection
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(threading.current_thread().name)
+
+    registry = Registry()
+    s = registry.get(None, "replacing")
+    old = LiveRun(Trainer(TINY_RING), "old-run", "ring8", Slots(1))
+    old.trainer.itself = old.trainer  # a reference cycle: only a collection frees it
+    old_g = weakref.ref(old.trainer.G)
+    gc.callbacks.append(seen)
+    gc.disable()
+    try:
+        s.set_run(old)
+        del old
+        s.set_run(LiveRun(Trainer(TINY_RING), "new-run", "ring8", Slots(1)))
+        assert threading.current_thread().name not in full  # no full collection on the way
+        deadline = time.monotonic() + 10
+        while old_g() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert old_g() is None, "the old run's cycle was never collected"
+        assert "return-memory" in full
+    finally:
+        gc.enable()
+        gc.callbacks.remove(seen)
+        s.close()
+
+
 # ----------------------------------------------------------------------------- following a run
 def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatch):
     """The stream that follows a run must never repeat an older copy of the status or the

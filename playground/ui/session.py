@@ -67,7 +67,7 @@ class Session:
         if old is not None and old is not run:
             self._save(old)
             old.close()
-            return_memory()  # the old run's tensors (and data) back to the system
+            return_memory_soon()  # the old run's tensors (and data) back to the system
         self._notify()
         return old
 
@@ -230,6 +230,40 @@ def return_memory() -> None:
     peak of its busiest minute; malloc_trim releases them. Elsewhere (macOS, musl) nothing to do.
     """
     gc.collect()  # the models' reference cycles, if any, before trimming
+    _trim()
+
+
+def return_memory_soon() -> None:
+    """After a run is replaced (a Train press): what reference counting freed goes back to the
+    system now (malloc_trim, about 1 ms), and a full collection, for the rare reference cycle,
+    follows in a background thread COLLECT_AFTER_S later. The collection walks the whole heap
+    of a server that imports torch and gradio (~0.2 s here): a Train press must not wait for it
+    (it was a third of the time from the click to the new run's first frame)."""
+    global _collector
+    _trim()
+    with _collect_lock:
+        if _collector is None or not _collector.is_alive():
+            _collector = threading.Thread(target=_collect_later, daemon=True,
+                                          name="return-memory")
+            _collector.start()
+    _collect_due.set()
+
+
+COLLECT_AFTER_S = 2.0
+_collect_due = threading.Event()
+_collect_lock = threading.Lock()
+_collector: threading.Thread | None = None
+
+
+def _collect_later() -> None:
+    while True:
+        _collect_due.wait()
+        time.sleep(COLLECT_AFTER_S)  # presses in a row share one collection
+        _collect_due.clear()
+        return_memory()
+
+
+def _trim() -> None:
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
