@@ -410,8 +410,9 @@ def test_a_replaced_run_is_freed_without_a_full_collection_on_the_way_and_its_cy
 
 # ----------------------------------------------------------------------------- following a run
 def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatch):
-    """The stream that follows a run must never repeat an older copy of the status or the
-    quality: a quick event (Measure, Reset) answering on the same outputs would be overwritten."""
+    """While the run trains, the stream that follows it never repeats an older copy of the status
+    or the quality (a quick event, Measure or Reset, answering on the same output would be
+    overwritten); its last update, once the run stopped, is whole (an API client's result)."""
     import asyncio
 
     import gradio as gr
@@ -442,9 +443,10 @@ def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatc
         sent = asyncio.run(asyncio.wait_for(watch(), 60))
     finally:
         run.close()
-    status, quality = [o[1] for o in sent], [o[2] for o in sent]
+    status, quality = [o[1] for o in sent[:-1]], [o[2] for o in sent[:-1]]
     assert status[0] != skip and all(s == skip for s in status[1:])
     fresh = [q for q in quality if q != skip]
     assert len(fresh) == 2 and "not measured yet" in fresh[0] and "Quality at step" in fresh[1]
+    assert sent[-1][1:3] == (status[0], fresh[1])  # the last, once stopped, is whole
     steps = [o[3]["step"] for o in sent]  # the summary, for API clients, is always sent
     assert steps == sorted(steps) and sent[-1][3]["state"] == "paused"

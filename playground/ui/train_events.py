@@ -130,23 +130,32 @@ class TrainEvents:
 
     async def follow(self, session: Session, run: LiveRun, note: str = ""):
         """Yield the run events' outputs about once a second until `run` stops or another run
-        replaces it in the session."""
+        replaces it in the session.
+
+        While the run trains, only what changed is sent (gr.skip() for the rest; the summary
+        changes at every step): a quick event answering on one of these outputs (Measure on the
+        quality, Reset on the status) is never overwritten by an older copy of its words that
+        this stream computed before it and delivered after it. The last update, once the run
+        has stopped, is whole (an API client's result) and taken in a turn of the run's lock,
+        after any measurement in progress has landed."""
         sent: list[str] | None = None
         while True:
             if session.run is not run:
                 return  # Train was pressed again: the newer event follows the newer run
+            if run.state not in ("waiting", "training"):
+                yield await anyio.to_thread.run_sync(self._outputs_in_turn, session, run, note)
+                return
             out = self.outputs(session, note)
             now = [repr(o) for o in out]
             if now != sent:
-                # Only what changed is sent: a quick event answering on the same outputs (Measure
-                # on the quality, Reset on the status) is never overwritten by an older copy of
-                # its words that this stream had computed before it and delivered after it.
                 yield tuple(o if sent is None or i == 0 or now[i] != sent[i] else gr.skip()
                             for i, o in enumerate(out))
                 sent = now
-            if run.state not in ("waiting", "training"):
-                return
             await asyncio.sleep(FOLLOW_S)
+
+    def _outputs_in_turn(self, session: Session, run: LiveRun, note: str) -> tuple:
+        with run.lock:
+            return self.outputs(session, note)
 
     # ------------------------------------------------------------------ events
     async def train(self, state: Any, images_zip: Any = None, request: gr.Request = None,
