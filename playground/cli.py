@@ -201,6 +201,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     trainer = load_checkpoint(args.checkpoint, device=args.device)
     result = evaluate_generator(trainer.sampler(), trainer.dataset, trainer.config.model,
                                 n=args.samples, seed=args.seed, device=trainer.device)
+    # How it was trained, before what it does.
+    result = {"trained_steps": trainer.step_count, "precision": trainer.precision, **result}
     if args.json:
         print(json.dumps(result, indent=2))
     else:

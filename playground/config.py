@@ -14,12 +14,12 @@ from typing import Any
 
 from .settings import (ACTIVATIONS, ARCHITECTURES, BUNDLED_DATASETS, DATASETS,  # noqa: F401
                        DEVICES, FOLDER_DATASET, LOSSES, MAX_SEED, MAX_SHOWN, OPTIMIZERS,
-                       TORCHVISION_DATASETS, TOY_DATASETS, SettingError, label, normalise,
+                       PRECISIONS, TORCHVISION_DATASETS, TOY_DATASETS, SettingError, label, normalise,
                        short_repr)
 
 __all__ = ["DataConfig", "ModelConfig", "TrainConfig", "RunConfig", "field_names", "short_repr",
            "ACTIVATIONS", "ARCHITECTURES", "BUNDLED_DATASETS", "DATASETS", "DEVICES",
-           "FOLDER_DATASET", "LOSSES", "MAX_SEED", "OPTIMIZERS", "TORCHVISION_DATASETS",
+           "FOLDER_DATASET", "LOSSES", "MAX_SEED", "OPTIMIZERS", "PRECISIONS", "TORCHVISION_DATASETS",
            "TOY_DATASETS", "SettingError"]
 
 
@@ -77,6 +77,7 @@ class TrainConfig:
     seed: int = 0  # seeds every random number of the run (init, data, noise)
     steps: int = 2000  # the run's target number of iterations
     device: str = "auto"  # auto = CUDA, else MPS, else CPU
+    precision: str = "fp32"  # "bf16": mixed precision where the hardware has it (precision.py)
 
     def __post_init__(self) -> None:
         normalise(self)  # types and ranges, from playground/settings.py

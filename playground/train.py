@@ -23,6 +23,7 @@ from .data import Dataset, load_dataset
 from .device import pick_device
 from .losses import d_loss, g_loss, gradient_penalty
 from .models import EMA, build_models
+from .precision import autocast, check as check_precision
 from .sample import latents, run_generator
 
 WHICH = ("both", "d", "g")
@@ -80,6 +81,10 @@ class Trainer:
         self.config = config
         self.device = pick_device(str(device) if device is not None else config.train.device)
         self._dataset = dataset
+        # A new run refuses a precision its device lacks at once; a checkpoint opens anywhere
+        # (sampling is fp32) and refuses it only when it trains (step).
+        self._precision_ok = data_shape is None and bool(
+            check_precision(config.train.precision, self.device))
         if data_shape is None:  # a fresh run: the data decides the shapes
             data_shape, num_classes = self.dataset.shape, self.dataset.num_classes
         self.data_shape = tuple(int(s) for s in data_shape)
@@ -128,6 +133,10 @@ class Trainer:
     @property
     def tc(self) -> TrainConfig:
         return self.config.train
+
+    @property
+    def precision(self) -> str:
+        return self.config.train.precision
 
     def _optimizer(self, which: str) -> torch.optim.Optimizer:
         tc = self.tc
@@ -194,12 +203,13 @@ class Trainer:
         tc = self.tc
         x, y = self.dataset.batch(tc.batch_size, self.data_gen)
         y_fake = self._fake_labels(tc.batch_size)
-        with torch.no_grad():
-            fake = self.G(self._noise(tc.batch_size), y_fake)
-        real_logits = self.D(x, y)
-        fake_logits = self.D(fake, y_fake)
-        loss = d_loss(tc.loss, real_logits, fake_logits)
-        if tc.loss == "wgan-gp" and tc.gp_lambda > 0:
+        with autocast(self.device, self.precision):  # fp32 unless precision="bf16"
+            with torch.no_grad():
+                fake = self.G(self._noise(tc.batch_size), y_fake)
+            real_logits = self.D(x, y).float()
+            fake_logits = self.D(fake, y_fake).float()
+        loss = d_loss(tc.loss, real_logits, fake_logits)  # the losses always in fp32
+        if tc.loss == "wgan-gp" and tc.gp_lambda > 0:  # so is the penalty: D on xhat in fp32
             loss = loss + tc.gp_lambda * gradient_penalty(self.D, x, fake, y, self.data_gen)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
@@ -213,7 +223,8 @@ class Trainer:
         y_fake = self._fake_labels(tc.batch_size)
         _requires_grad(self._d_params, False)  # D is fixed here: skip its weight gradients
         try:
-            fake_logits = self.D(self.G(self._noise(tc.batch_size), y_fake), y_fake)
+            with autocast(self.device, self.precision):
+                fake_logits = self.D(self.G(self._noise(tc.batch_size), y_fake), y_fake).float()
             loss = g_loss(tc.loss, fake_logits)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
@@ -236,6 +247,8 @@ class Trainer:
             raise ValueError(f"which={short_repr(which)} is not one of: {', '.join(WHICH)}")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n={short_repr(n)} must be a whole number >= 1")
+        if not self._precision_ok:
+            self._precision_ok = bool(check_precision(self.precision, self.device))
         if self._good is None:
             self._snapshot()  # the initial weights are the first good state
         self.G.train()

@@ -5,11 +5,13 @@ import re
 import time
 
 import pytest
+import torch
 from PIL import Image
 
 from browser_helpers import (choose, choose_preset, field, hint, live, open_advanced, pause,
                              progress_text, screenshot, status, train, type_into)
 from conftest import wait_for
+from playground.precision import bf16_support
 
 pytestmark = pytest.mark.browser
 
@@ -118,6 +120,20 @@ def test_every_live_setting_applies_to_the_running_model_and_is_marked(page):
     assert progress_text(page).split(" / ")[1].startswith("4,000")
     pause(page)
     screenshot(page, "train-live-edits")
+
+
+@pytest.mark.skipif(bool(bf16_support(torch.device("cpu"))), reason="this CPU has no bf16")
+def test_precision_bf16_from_the_advanced_settings_trains_and_outlives_a_preset_change(page):
+    open_advanced(page)
+    choose(page, "field-precision", "bf16")
+    train(page, until_step=5)
+    wait_for(lambda: "bf16 mixed precision" in page.locator("#train-status").inner_text(), 30,
+             "the precision in the status")
+    pause(page)
+    choose_preset(page, "grid25")
+    wait_for(lambda: field(page, "dataset").input_value().startswith("grid25"), 20,
+             "the preset's dataset in the form")
+    assert field(page, "precision").input_value() == "bf16"  # the machine's choice stays
 
 
 def test_divergence_is_shown_and_the_last_good_settings_come_back(page):

@@ -30,7 +30,7 @@ MODEL_FIELDS = ("arch", "conditional", "z_dim", "g_width", "g_depth", "d_width",
                 "activation", "spectral_norm", "pack")
 TRAIN_FIELDS = ("loss", "g_lr", "d_lr", "g_optimizer", "d_optimizer", "beta1", "beta2",
                 "batch_size", "d_steps", "g_steps", "gp_lambda", "ema_decay", "seed", "steps",
-                "device")
+                "device", "precision")
 FIELDS = DATA_FIELDS + MODEL_FIELDS + TRAIN_FIELDS
 LIVE = tuple(f for f in TRAIN_FIELDS if SETTINGS[f].live)
 MAIN_ORDER = ("dataset", "loss", "g_lr", "d_lr", "batch_size", "d_steps", "steps", "seed")
@@ -166,14 +166,14 @@ def form_values(config: RunConfig) -> list[Any]:
 
 
 def preset_of(config: RunConfig) -> str:
-    """The preset `config` was made from (ignoring the step target, seed and device), else
-    CUSTOM: what the preset menu shows after a checkpoint is loaded."""
+    """The preset `config` was made from (ignoring the step target, seed, device and
+    precision), else CUSTOM: what the preset menu shows after a checkpoint is loaded."""
     if config.data.dataset == FOLDER_DATASET:
         return CUSTOM
 
     def key(c: RunConfig) -> RunConfig:
-        return c.replace(steps=1, seed=0, device="auto", path="", data_root="data",
-                         download=False)
+        return c.replace(steps=1, seed=0, device="auto", precision="fp32", path="",
+                         data_root="data", download=False)
     for name, preset in PRESETS.items():
         if key(preset) == key(config):
             return name

@@ -63,7 +63,8 @@ def status_text(session: Session, note: str = "") -> str:
         info = t.dataset.info
     except Exception as e:  # e.g. a checkpoint trained on image files that are not here
         info = f"training data not available here: {e}"
-    words = [f"Run **{html.escape(run.name)}**", html.escape(info), f"device {t.device}"]
+    device = f"device {t.device}" + (", bf16 mixed precision" if t.precision == "bf16" else "")
+    words = [f"Run **{html.escape(run.name)}**", html.escape(info), device]
     text = " · ".join(words)
     for extra in (note, run.warning and f"⚠️ {run.warning}"):
         if extra:
