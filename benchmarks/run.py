@@ -33,10 +33,11 @@ from typing import Any, Callable
 import torch
 
 from . import browser, gpu, memory, reliability, sampling, streaming, trainer_overhead
+from . import precision as precision_bench
 from .app_process import ROOT, AppProcess, write_checkpoint
 
-SECTIONS = ("trainer", "streaming", "browser", "sampling", "quality", "memory", "gpu",
-            "reliability")
+SECTIONS = ("trainer", "streaming", "browser", "sampling", "quality", "precision", "memory",
+            "gpu", "reliability")
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 
 
@@ -145,6 +146,7 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                          "" if target is None else f"<= {target:.0f} s", _verdict(r.get("pass"))))
     elif isinstance(q, dict):
         rows.append(("time to quality", q.get("status", str(q)), "", ""))
+    rows += precision_rows(results.get("precision"))
     m = results.get("memory")
     if isinstance(m, dict) and "idle_mb" in m:
         rows.append(("app memory, idle (peak RSS)", f"{m['idle_mb']:.0f} MB", "", ""))
@@ -178,6 +180,27 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         err = results.get(f"{name}_error")
         if err:
             rows.append((name, f"failed: {err.splitlines()[-1]}", "", "MISS"))
+    return rows
+
+
+def precision_rows(p: Any) -> list[tuple[str, str, str, str]]:
+    if not isinstance(p, dict):
+        return []
+    if p.get("status") != "ok":
+        return [("bf16 vs fp32", str(p.get("status")), "", "")]
+    rows = []
+    for r in p["speed"]:
+        bar = r.get("bar")
+        rows.append((f"bf16 vs fp32 steps/s, {r['preset']} (CPU, {p['threads']} threads)",
+                     f"{r['median_ratio']:.2f}x ({r['bf16_steps_per_s']:.1f} vs "
+                     f"{r['fp32_steps_per_s']:.1f} steps/s)", "" if bar is None else f">= {bar}x",
+                     "" if bar is None else _verdict(r["pass"])))
+    q = p["quality"]
+    rows.append((f"bf16 vs fp32 FD ratio, {q['preset']} at {q['steps']:,} steps",
+                 f"{q['bf16']['fd_ratio']:.2f} vs {q['fp32']['fd_ratio']:.2f} "
+                 f"({q['fd_change']:+.0%}; digits {q['bf16']['digits_covered']} vs "
+                 f"{q['fp32']['digits_covered']})", f"within {p['fd_tolerance']:.0%}",
+                 _verdict(q["pass"])))
     return rows
 
 
@@ -273,6 +296,8 @@ def run(sections: tuple[str, ...], quick: bool, threads: int,
                     app.url, checkpoint, rounds=6 if quick else 20, client=client))
     if "quality" in sections:
         _section(results, "quality", lambda: time_to_quality(quick))
+    if "precision" in sections:
+        _section(results, "precision", lambda: precision_bench.main(quick))
     if "memory" in sections:
         with AppProcess(work, work / "app-memory.log", app_threads) as app:
             _section(results, "memory", lambda: memory.measure(

@@ -74,7 +74,8 @@ def measure(preset: str, *, steps: int, rounds: int, chunk: int,
     """Median time-per-step ratio trainer / bare over `rounds` interleaved rounds of `steps`."""
     config = get_preset(preset).replace(ema_decay=0.0, pack=1, loss="non-saturating",
                                         d_steps=1, g_steps=1, g_optimizer="adam",
-                                        d_optimizer="adam", device=device)
+                                        d_optimizer="adam", device=device,
+                                        precision="fp32")  # the bare loop is fp32
     trainer = Trainer(config)
     bare = BareLoop(config, trainer.dataset, trainer.device)
     bare.G.load_state_dict(trainer.G.state_dict())  # the same starting weights: the same

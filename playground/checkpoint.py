@@ -61,6 +61,7 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, extra: dict[st
         "data_shape": json.dumps(list(trainer.data_shape)),
         "num_classes": str(trainer.num_classes),
         "step": str(trainer.step_count),
+        "precision": trainer.precision,  # how it trained: the setting, "auto" resolved
         "elapsed_s": repr(trainer.elapsed_s),
         "dataset": trainer.config.data.dataset,
         "history": json.dumps([r.to_dict() for r in history]),

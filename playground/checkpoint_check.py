@@ -111,6 +111,9 @@ def check_metadata(raw: dict[str, str], name: str) -> dict[str, Any]:
         raise CheckpointError(f"{name} has unreadable metadata: extra must be an object")
     meta["extra"] = extra
     meta["slim"] = raw.get("slim", "0") == "1"
+    meta["precision"] = raw.get("precision")  # how it trained; absent in older checkpoints
+    if meta["precision"] not in (None, "fp32", "bf16"):
+        raise CheckpointError(f"{name} has unreadable metadata: precision must be fp32 or bf16")
     return meta
 
 

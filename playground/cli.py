@@ -195,14 +195,15 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .checkpoint import load_checkpoint
+    from .checkpoint import load_checkpoint, read_metadata
     from .metrics import evaluate_generator
 
     trainer = load_checkpoint(args.checkpoint, device=args.device)
+    trained_in = read_metadata(args.checkpoint).get("precision") or trainer.precision
     result = evaluate_generator(trainer.sampler(), trainer.dataset, trainer.config.model,
                                 n=args.samples, seed=args.seed, device=trainer.device)
     # How it was trained, before what it does.
-    result = {"trained_steps": trainer.step_count, "precision": trainer.precision, **result}
+    result = {"trained_steps": trainer.step_count, "trained_precision": trained_in, **result}
     if args.json:
         print(json.dumps(result, indent=2))
     else:

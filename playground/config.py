@@ -77,7 +77,7 @@ class TrainConfig:
     seed: int = 0  # seeds every random number of the run (init, data, noise)
     steps: int = 2000  # the run's target number of iterations
     device: str = "auto"  # auto = CUDA, else MPS, else CPU
-    precision: str = "fp32"  # "bf16": mixed precision where the hardware has it (precision.py)
+    precision: str = "fp32"  # "bf16": mixed precision; "auto": bf16 where the device has it
 
     def __post_init__(self) -> None:
         normalise(self)  # types and ranges, from playground/settings.py

@@ -1,4 +1,5 @@
-"""Arithmetic precision of training: "fp32" (exact, everywhere) or "bf16" (mixed precision).
+"""Arithmetic precision of training: "fp32" (exact, everywhere), "bf16" (mixed precision), or
+"auto" (bf16 where the device does bf16 natively, else fp32: the DCGAN presets' choice).
 
 With "bf16", the trainer runs G's and D's forward passes under `torch.autocast` with bfloat16:
 matrix products and convolutions in bf16 (about 1.5x the steps per second of fp32 for the DCGAN
@@ -9,8 +10,8 @@ norm's power iteration (matrix-vector products, which autocast leaves in fp32). 
 live view and quality metrics always run in fp32.
 
 bf16 needs hardware that does it: a CPU with bf16 instructions, or a CUDA GPU that supports it
-(Ampere and newer). Elsewhere `check` refuses it with a sentence that says why; nothing falls
-back silently. No gradio here.
+(Ampere and newer). Elsewhere `check` refuses "bf16" with a sentence that says why; only "auto"
+chooses fp32 there, as it says it will. No gradio here.
 """
 from __future__ import annotations
 
@@ -42,7 +43,10 @@ def bf16_support(device: torch.device) -> str:
 
 
 def check(precision: str, device: torch.device) -> str:
-    """`precision` when `device` can train in it; a SettingError naming why not."""
+    """The precision `device` trains in for the setting `precision` ("fp32" or "bf16"; "auto"
+    resolved); a SettingError naming why when bf16 is asked for and `device` lacks it."""
+    if precision == "auto":
+        return "fp32" if bf16_support(device) else "bf16"
     if precision not in PRECISIONS:
         raise SettingError("precision", f"Precision: precision={precision!r} is not one of: "
                            f"{', '.join(PRECISIONS)}")

@@ -33,7 +33,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
 LOSSES = ("non-saturating", "minimax", "lsgan", "hinge", "wgan-gp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("fp32", "bf16")  # see playground/precision.py
+PRECISIONS = ("fp32", "bf16", "auto")  # see playground/precision.py
 
 
 def short_repr(value: Any, limit: int = MAX_SHOWN) -> str:
@@ -226,7 +226,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     _S("device", "train", "choice", "Device", "auto = GPU when there is one.", choices=DEVICES,
        advanced=True),
     _S("precision", "train", "choice", "Precision",
-       "bf16: ~1.5x faster DCGAN steps where the CPU (AVX-512 BF16, AMX) or GPU has bf16.",
+       "bf16: ~1.5x faster DCGAN steps on a CPU or GPU with bf16; auto: bf16 where it has it.",
        choices=PRECISIONS, advanced=True),
 )}
 

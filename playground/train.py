@@ -81,10 +81,10 @@ class Trainer:
         self.config = config
         self.device = pick_device(str(device) if device is not None else config.train.device)
         self._dataset = dataset
-        # A new run refuses a precision its device lacks at once; a checkpoint opens anywhere
-        # (sampling is fp32) and refuses it only when it trains (step).
-        self._precision_ok = data_shape is None and bool(
-            check_precision(config.train.precision, self.device))
+        # A new run refuses bf16 at once where its device lacks it; a checkpoint opens anywhere
+        # (sampling is fp32) and refuses it only when it trains (step). None: not checked yet.
+        self._precision: str | None = (check_precision(config.train.precision, self.device)
+                                       if data_shape is None else None)
         if data_shape is None:  # a fresh run: the data decides the shapes
             data_shape, num_classes = self.dataset.shape, self.dataset.num_classes
         self.data_shape = tuple(int(s) for s in data_shape)
@@ -136,7 +136,11 @@ class Trainer:
 
     @property
     def precision(self) -> str:
-        return self.config.train.precision
+        """What the steps compute in here, "fp32" or "bf16" (the setting, "auto" resolved)."""
+        if self._precision is not None:
+            return self._precision
+        setting = self.config.train.precision
+        return "bf16" if setting == "bf16" else check_precision(setting, self.device)
 
     def _optimizer(self, which: str) -> torch.optim.Optimizer:
         tc = self.tc
@@ -247,8 +251,8 @@ class Trainer:
             raise ValueError(f"which={short_repr(which)} is not one of: {', '.join(WHICH)}")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n={short_repr(n)} must be a whole number >= 1")
-        if not self._precision_ok:
-            self._precision_ok = bool(check_precision(self.precision, self.device))
+        if self._precision is None:
+            self._precision = check_precision(self.config.train.precision, self.device)
         if self._good is None:
             self._snapshot()  # the initial weights are the first good state
         self.G.train()

@@ -91,7 +91,10 @@ def card(name: str, path: Path, metrics: dict[str, Any], wall_s: float, load_bef
         f"{f', pack {m.pack}' if m.pack > 1 else ''}",
         f"- {t.loss} loss, G lr {t.g_lr:g} / D lr {t.d_lr:g}, Adam betas ({t.beta1:g}, {t.beta2:g}), "
         f"batch {t.batch_size}, {t.d_steps} D : {t.g_steps} G steps, EMA of G "
-        f"{t.ema_decay:g}" + (f"; differs from the preset in {differs}" if differs else ""),
+        f"{t.ema_decay:g}" + (f", precision {t.precision}" + (
+            f" ({meta['precision']} here)" if t.precision == "auto" and meta.get("precision")
+            else "") if t.precision != "fp32" else "")
+        + (f"; differs from the preset in {differs}" if differs else ""),
         f"- training time {float(meta['elapsed_s']):.0f} s (the trainer's own clock); the whole "
         f"`playground train` command took {wall_s:.0f} s wall time",
         f"- machine: {platform.processor() or platform.machine()}, 2 CPU cores shared with other "

@@ -167,7 +167,7 @@ def test_new_run_takes_a_precision_and_refuses_an_unknown_one(client):
     summary = client.predict("ring8", {"steps": 50, "precision": "bf16"}, api_name="/new_run")
     assert summary["settings"]["precision"] == "bf16" and summary["run"] == "ring8"
     assert client.predict(4, "both", api_name="/train_steps")["step"] == 4
-    with pytest.raises(AppError, match="precision='fp16' is not one of: fp32, bf16"):
+    with pytest.raises(AppError, match="precision='fp16' is not one of: fp32, bf16, auto"):
         client.predict("ring8", {"precision": "fp16"}, api_name="/new_run")
     assert client.predict(1, "both", api_name="/train_steps")["step"] == 5  # the run is kept
 

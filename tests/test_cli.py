@@ -125,21 +125,21 @@ def test_eval_prints_the_metrics_of_the_checkpoint(tmp_path, capsys):
     expected = evaluate_generator(trainer.sampler(), trainer.dataset, trainer.config.model)
     for key in ("modes_captured", "high_quality_pct", "kl", "js"):
         assert result[key] == pytest.approx(expected[key]), key
-    assert (result["trained_steps"], result["precision"]) == (10, "fp32")
+    assert (result["trained_steps"], result["trained_precision"]) == (10, "fp32")
 
 
 def test_train_takes_precision_and_eval_says_how_the_checkpoint_was_trained(tmp_path, capsys):
     out = tmp_path / "b.safetensors"
     flags = ["--preset", "ring8", "--steps", "5", "--batch-size", "16", "--quiet"]
     assert main(["train", *flags, "--precision", "fp64"]) == 2
-    assert "precision='fp64' is not one of: fp32, bf16" in capsys.readouterr().err
+    assert "precision='fp64' is not one of: fp32, bf16, auto" in capsys.readouterr().err
     if precision.bf16_support(torch.device("cpu")):
         pytest.skip("this CPU has no bf16")
     assert main(["train", *flags, "--precision", "bf16", "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["eval", "--checkpoint", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[:2] == ["trained_steps: 5", "precision: bf16"]
+    assert lines[:2] == ["trained_steps: 5", "trained_precision: bf16"]
 
 
 def _cli(*args, **popen):

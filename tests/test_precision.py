@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from playground import precision
-from playground.checkpoint import load_checkpoint, save_checkpoint
+from playground.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from playground.config import RunConfig, SettingError
 from playground.train import Trainer
 from tests.helpers import tiny
@@ -23,13 +23,26 @@ def _output_dtypes(module: torch.nn.Module) -> list[torch.dtype]:
     return seen
 
 
-def test_precision_is_a_checked_setting_with_fp32_as_default():
-    assert tiny("mnist-dcgan").train.precision == "fp32"
-    with pytest.raises(SettingError, match="precision='fp16' is not one of: fp32, bf16"):
+def test_precision_is_a_checked_setting_fp32_by_default_auto_for_the_dcgan_presets():
+    assert tiny("ring8").train.precision == "fp32" and RunConfig().train.precision == "fp32"
+    assert tiny("mnist-dcgan").train.precision == tiny("mnist-cgan").train.precision == "auto"
+    with pytest.raises(SettingError, match="precision='fp16' is not one of: fp32, bf16, auto"):
         tiny("mnist-dcgan", precision="fp16")
     old = tiny("mnist-dcgan").to_dict()
     del old["train"]["precision"]  # a checkpoint from before the setting existed
     assert RunConfig.from_dict(old).train.precision == "fp32"
+
+
+def test_auto_is_bf16_where_the_device_has_it_and_fp32_elsewhere_never_refused(monkeypatch):
+    cpu = torch.device("cpu")
+    has = not precision.bf16_support(cpu)
+    assert Trainer(tiny("mnist-dcgan", device="cpu")).precision == ("bf16" if has else "fp32")
+    assert precision.check("auto", cpu) == ("bf16" if has else "fp32")
+    monkeypatch.setattr(precision, "bf16_support", lambda device: "no bf16 on this test CPU")
+    t = Trainer(tiny("mnist-dcgan", device="cpu"))
+    seen = _output_dtypes(t.D)
+    t.step(1)
+    assert t.precision == "fp32" and set(seen) == {torch.float32}
 
 
 @needs_bf16
@@ -50,7 +63,7 @@ def test_bf16_runs_the_networks_in_bf16_and_keeps_every_state_in_fp32():
 @needs_bf16
 def test_bf16_plays_the_same_game_as_fp32_to_within_bf16_rounding():
     """Same seed, same first batches: the first step's numbers agree to bf16's ~3 digits."""
-    fp32 = Trainer(tiny("mnist-dcgan", device="cpu")).step(1)[0]
+    fp32 = Trainer(tiny("mnist-dcgan", device="cpu", precision="fp32")).step(1)[0]
     bf16 = Trainer(tiny("mnist-dcgan", device="cpu", precision="bf16")).step(1)[0]
     for field in ("loss_d", "loss_g", "d_real", "d_fake"):
         a, b = getattr(fp32, field), getattr(bf16, field)
@@ -71,7 +84,7 @@ def test_the_gradient_penalty_runs_d_in_fp32_and_the_losses_come_from_fp32_logit
 def test_spectral_norms_power_iteration_is_the_same_under_bf16_autocast():
     """Autocast leaves matrix-vector products in fp32: the u, v buffers and the normalised
     weight are bit-identical with and without it."""
-    t = Trainer(tiny("mnist-dcgan", device="cpu", spectral_norm=True))
+    t = Trainer(tiny("mnist-dcgan", device="cpu", spectral_norm=True, precision="fp32"))
     layer = next(m for m in t.D.modules() if hasattr(m, "parametrizations"))
     a, b = copy.deepcopy(layer).train(), copy.deepcopy(layer).train()
     with precision.autocast(torch.device("cpu"), "bf16"):
@@ -101,8 +114,30 @@ def test_where_bf16_is_missing_a_new_run_is_refused_and_a_checkpoint_opens_but_d
     assert loaded.step_count == 2  # the refusal changed nothing
 
 
-def test_precision_travels_in_checkpoints(tmp_path):
+def test_precision_travels_in_checkpoints_with_what_auto_chose(tmp_path):
     t = Trainer(tiny("ring8", device="cpu"))
     t.step(1)
     save_checkpoint(t, tmp_path / "a.safetensors")
     assert load_checkpoint(tmp_path / "a.safetensors").precision == "fp32"
+    auto = Trainer(tiny("mnist-dcgan", device="cpu"))
+    auto.step(1)
+    save_checkpoint(auto, tmp_path / "b.safetensors")
+    assert read_metadata(tmp_path / "b.safetensors")["precision"] == auto.precision
+    assert load_checkpoint(tmp_path / "b.safetensors").config.train.precision == "auto"
+
+
+def test_a_checkpoint_whose_precision_is_not_fp32_or_bf16_is_refused(tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from playground.checkpoint import CheckpointError
+
+    t = Trainer(tiny("ring8", device="cpu"))
+    t.step(1)
+    path = save_checkpoint(t, tmp_path / "a.safetensors")
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    save_file(load_file(str(path)), str(tmp_path / "bad.safetensors"),
+              metadata={**meta, "precision": "x" * 10_000})
+    with pytest.raises(CheckpointError, match="precision must be fp32 or bf16"):
+        load_checkpoint(tmp_path / "bad.safetensors")

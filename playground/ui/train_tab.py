@@ -193,9 +193,7 @@ class TrainTab:
             if config.train.device == "auto":  # keep the app's --device as the default
                 config = config.replace(device=form["device"].value)
             ctx.session(state, request).set_preview(config.data.dataset)
-            # The precision chosen is the machine's matter, not the preset's: it stays.
-            return [gr.skip() if f == "precision" else v
-                    for f, v in zip(FIELDS, form_values(config))]
+            return form_values(config)
 
         form.preset.input(fill_preset, inputs=[form.preset, state], outputs=fields,
                           api_name="preset", api_visibility="undocumented",
