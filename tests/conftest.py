@@ -134,8 +134,9 @@ class Watched:
         assert not problems, "unexpected errors on the page:\n" + "\n".join(problems)
 
 
-def open_page(browser, app, viewport=DESKTOP) -> tuple:
-    context = browser.new_context(viewport=viewport)
+def open_page(browser, app, viewport=DESKTOP, query: str = "", **options) -> tuple:
+    """A fresh context's page on the app (at `query`, e.g. "?preset=grid25"), watched."""
+    context = browser.new_context(viewport=viewport, **options)
     context.add_init_script(TOASTS)
     base = urlparse(app.url)
     foreign: list[str] = []
@@ -160,7 +161,7 @@ def open_page(browser, app, viewport=DESKTOP) -> tuple:
 
     raw.on("console", on_console)
     raw.on("pageerror", page.page_error)
-    raw.goto(app.url)
+    raw.goto(app.url.rstrip("/") + "/" + query)
     raw.wait_for_selector("#train-btn")
     wait_for(lambda: raw.locator("#live-view .gp-live").get_attribute("data-frames") not in
              (None, "0"), 60, "the live view's first frame")
@@ -168,8 +169,8 @@ def open_page(browser, app, viewport=DESKTOP) -> tuple:
     return context, page
 
 
-def _watched(browser, app, viewport):
-    context, page = open_page(browser, app, viewport)
+def _watched(browser, app, viewport, query: str = "", **options):
+    context, page = open_page(browser, app, viewport, query, **options)
     yield page
     try:
         page.check()

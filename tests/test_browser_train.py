@@ -86,8 +86,8 @@ def test_pause_resume_reset_and_single_steps(page):
     pause(page)
     page.click("#reset-btn")
     wait_for(lambda: live(page)["step"] == 0 and live(page)["run"] != v["run"], 30, "a reset")
-    # Awaited, not read at once: the stream that followed the paused run can still land its
-    # last status line after Reset's answer (a known race; see the round 2 closing note).
+    # Awaited, not read at once: Reset's answer can come a moment after the new run's first
+    # frame. The stream that followed the paused run never lands after it (train_events.follow).
     wait_for(lambda: "Reset: a new, untrained model" in
              page.locator("#train-status").inner_text(), 10, "Reset's status line")
     for btn, words, step in (("#step-d-btn", "D step:", 1), ("#step-g-btn", "G step:", 2),

@@ -414,6 +414,7 @@ def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatc
     or the quality (a quick event, Measure or Reset, answering on the same output would be
     overwritten); its last update, once the run stopped, is whole (an API client's result)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     import gradio as gr
 
@@ -440,7 +441,9 @@ def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatc
 
     run.start()
     try:
-        sent = asyncio.run(asyncio.wait_for(watch(), 60))
+        # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
+        with ThreadPoolExecutor(1) as pool:
+            sent = pool.submit(asyncio.run, asyncio.wait_for(watch(), 60)).result()
     finally:
         run.close()
     status, quality = [o[1] for o in sent[:-1]], [o[2] for o in sent[:-1]]

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from . import api, text
+from . import api, links, text
 from .call_rate import CallRate
 from .common import AppContext
 from .discriminator_tab import DiscriminatorTab
@@ -48,12 +48,13 @@ def build_app(device: str = "auto", limits: Limits | None = None,
         run_key = gr.BrowserState(None, storage_key="gan-playground-run",
                                   secret=ctx.store.secret())
         gr.Markdown(text.INTRO, latex_delimiters=text.LATEX, elem_id="intro")
-        with gr.Tabs():
-            with gr.Tab("Train", id="train", elem_id="tab-train"):
+        with gr.Tabs() as tabs:
+            with gr.Tab("Train", id="train", elem_id="tab-train") as train_tab:
                 train = TrainTab(ctx, state, run_key)
-            with gr.Tab("Sample", id="sample", elem_id="tab-sample"):
+            with gr.Tab("Sample", id="sample", elem_id="tab-sample") as sample_tab:
                 SampleTab(ctx, state)
-            with gr.Tab("Discriminator", id="discriminator", elem_id="tab-discriminator"):
+            with gr.Tab("Discriminator", id="discriminator",
+                        elem_id="tab-discriminator") as discriminator_tab:
                 DiscriminatorTab(ctx, state)
         api.register(ctx)
 
@@ -62,9 +63,12 @@ def build_app(device: str = "auto", limits: Limits | None = None,
             offer = train.events.offer(key)
             return (session, token_value(session), gr.update(visible=bool(offer)), offer)
 
-        demo.load(on_load, inputs=[state, run_key],
-                  outputs=[state, train.live, train.continue_box, train.continue_md],
-                  api_visibility="private", show_progress="hidden")
+        loaded = demo.load(on_load, inputs=[state, run_key],
+                           outputs=[state, train.live, train.continue_box, train.continue_md],
+                           api_visibility="private", show_progress="hidden")
+        links.wire(ctx, train.form, train.link_note, train.copy_btn, train.link_box, tabs,
+                   {"train": train_tab, "sample": sample_tab,
+                    "discriminator": discriminator_tab}, loaded, train.form_fills)
 
         def release(request: gr.Request) -> None:
             # The tab closed: stop its training and free its model now, not in an hour.

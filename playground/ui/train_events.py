@@ -144,7 +144,11 @@ class TrainEvents:
             if session.run is not run:
                 return  # Train was pressed again: the newer event follows the newer run
             if run.state not in ("waiting", "training"):
-                yield await anyio.to_thread.run_sync(self._outputs_in_turn, session, run, note)
+                out = await anyio.to_thread.run_sync(self._outputs_in_turn, session, run, note)
+                # Checked again with no await before the yield: a run that replaced this one in
+                # the meantime (Reset, Train) answers after, never before, this last update.
+                if session.run is run:
+                    yield out
                 return
             out = self.outputs(session, note)
             now = [repr(o) for o in out]

@@ -44,6 +44,15 @@ class TrainTab:
                 self.summary = gr.JSON(visible=False, elem_id="train-summary")
                 self._file_row()
             with gr.Column(scale=2, min_width=320, elem_id="train-settings"):
+                # A link carries these settings (playground/ui/links.py).
+                self.link_note = gr.Markdown("", visible=False, elem_id="link-note",
+                                             elem_classes=["gp-notice"])
+                with gr.Row(elem_id="link-row", equal_height=True):
+                    self.copy_btn = gr.Button("Copy link", size="sm", elem_id="copy-link-btn",
+                                              scale=0, min_width=110)
+                    self.link_box = gr.Textbox(visible=False, show_label=False, interactive=False,
+                                               elem_id="link-box", scale=3, lines=1,
+                                               buttons=["copy"])
                 self.form = build_form(ctx.limits, ctx.device)
                 more = self.form.advanced
                 with more:
@@ -149,9 +158,12 @@ class TrainTab:
         wire(gr.on(triggers, on_errors("changes")(ev.edit), inputs=[state],
                    inputs_kwargs={name: form[name] for name in LIVE}, outputs=[self.changes],
                    api_name="edit", concurrency_id=CONTROL, concurrency_limit=None, **QUIET))
-        wire(self.good_btn.click(on_errors("changes")(ev.good_settings), inputs=[state],
-                                 outputs=[self.changes] + fields, api_name="good_settings",
-                                 concurrency_id=CONTROL, concurrency_limit=None, **QUIET))
+        # The events that fill the form by themselves (links.py writes the URL after each).
+        self.form_fills = []
+        self.form_fills.append(wire(self.good_btn.click(
+            on_errors("changes")(ev.good_settings), inputs=[state],
+            outputs=[self.changes] + fields, api_name="good_settings",
+            concurrency_id=CONTROL, concurrency_limit=None, **QUIET)))
         wire(self.measure_btn.click(on_errors("files")(ev.measure), inputs=[state],
                                     outputs=[self.metrics], api_name="measure",
                                     concurrency_id=QUICK, **QUIET))
@@ -180,9 +192,10 @@ class TrainTab:
         for btn in (self.dismiss_btn, self.train_btn, self.reset_btn):
             btn.click(lambda: gr.update(visible=False), None, [self.continue_box], queue=False,
                       api_visibility="private", **QUIET)
-        wire(self.load_btn.click(on_errors("load")(files.load), inputs=[state, self.ckpt_in],
-                                 outputs=run_out + [form.preset] + fields,
-                                 api_name="load_checkpoint", concurrency_id=QUICK, **QUIET))
+        self.form_fills.append(wire(self.load_btn.click(
+            on_errors("load")(files.load), inputs=[state, self.ckpt_in],
+            outputs=run_out + [form.preset] + fields, api_name="load_checkpoint",
+            concurrency_id=QUICK, **QUIET)))
 
         def fill_preset(name: str, state: Any, request: gr.Request) -> list[Any]:
             if name == CUSTOM:
@@ -195,9 +208,10 @@ class TrainTab:
             ctx.session(state, request).set_preview(config.data.dataset)
             return form_values(config)
 
-        form.preset.input(fill_preset, inputs=[form.preset, state], outputs=fields,
-                          api_name="preset", api_visibility="undocumented",
-                          concurrency_id=CONTROL, concurrency_limit=None, **QUIET)
+        self.form_fills.append(form.preset.input(
+            fill_preset, inputs=[form.preset, state], outputs=fields, api_name="preset",
+            api_visibility="undocumented", concurrency_id=CONTROL, concurrency_limit=None,
+            **QUIET))
 
         def dataset_changed(dataset: str, state: Any, request: gr.Request):
             own = dataset == FOLDER_DATASET
