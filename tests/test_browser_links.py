@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser_helpers import choose_preset, field, pause, screenshot, train, type_into
+from browser_helpers import (choose_preset, field, open_advanced, pause, screenshot, train,
+                             type_into)
 from conftest import DESKTOP, _watched, wait_for
 from playground.checkpoint import read_metadata
 from playground.presets import PRESETS
@@ -117,3 +118,32 @@ def test_a_link_opens_its_tab(browser, app):
         wait_for(lambda: page.locator("#tab-sample").is_visible(), 30, "the Sample tab")
         assert not page.locator("#train-btn").is_visible()
         wait_for(lambda: url_params(page).get("tab") == "sample", 20, "tab=sample kept")
+
+
+EVERY_FIELD = {  # a value other than ring8's for every field a 2D run can change
+    "dataset": "moons", "image_size": "32", "channels": "3", "z_dim": "3", "g_width": "64",
+    "g_depth": "3", "d_width": "64", "d_depth": "3", "activation": "elu",
+    "spectral_norm": "true", "pack": "2", "loss": "hinge", "g_lr": "0.001", "d_lr": "0.003",
+    "g_optimizer": "rmsprop", "d_optimizer": "sgd", "beta1": "0.4", "beta2": "0.95",
+    "batch_size": "128", "d_steps": "2", "g_steps": "2", "gp_lambda": "5", "ema_decay": "0.98",
+    "seed": "11", "steps": "1500", "device": "auto", "precision": "auto"}
+
+
+def test_every_field_round_trips_through_the_link(browser, app, tmp_path):
+    query = "?preset=ring8&" + "&".join(f"{k}={v}" for k, v in EVERY_FIELD.items())
+    with opened(browser, app, query) as page:
+        open_advanced(page)
+        wait_for(lambda: field(page, "g_depth").input_value() == "3", 30, "the link's fields")
+        assert not page.locator("#link-note").is_visible()
+        # Written back by the page, the link says the same (the test app runs with --device cpu:
+        # device=auto differs from its default).
+        want = {"preset": "ring8", "tab": "train", **EVERY_FIELD}
+        wait_for(lambda: url_params(page) == want, 20, "the same link written back")
+        train(page, until_step=3)
+        pause(page)
+        got = saved_config(page, tmp_path)
+        for name, text in EVERY_FIELD.items():
+            value = got[name]
+            shown = ("true" if value else "false") if isinstance(value, bool) else (
+                f"{value:g}" if isinstance(value, float) else str(value))
+            assert shown == text, name
