@@ -20,6 +20,11 @@
     if (url.searchParams.has(key)) params.set(key, url.searchParams.get(key));
   }
   const search = params.toString();
+  // A bare address stays bare while the settings are the default preset's; an address is only
+  // rewritten when it changes (each rewrite is a navigation to the browser and to test drivers).
+  const plain = [...params.keys()].every((k) => k === "preset" || k === "tab") &&
+    params.get("preset") === DEFAULT && [null, "train"].includes(params.get("tab"));
+  if ((plain && !url.search) || "?" + search === url.search) return;
   window.history.replaceState(window.history.state, "",
                               url.pathname + (search ? "?" + search : "") + url.hash);
 }
