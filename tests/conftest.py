@@ -162,7 +162,7 @@ def open_page(browser, app, viewport=DESKTOP, query: str = "", **options) -> tup
     raw.on("console", on_console)
     raw.on("pageerror", page.page_error)
     raw.goto(app.url.rstrip("/") + "/" + query)
-    raw.wait_for_selector("#train-btn")
+    raw.wait_for_selector("#train-btn", state="attached")  # a link may open another tab
     wait_for(lambda: raw.locator("#live-view .gp-live").get_attribute("data-frames") not in
              (None, "0"), 60, "the live view's first frame")
     page.foreign = foreign

@@ -11,6 +11,7 @@ gradio import here.
 """
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import gc
 import secrets
@@ -40,6 +41,10 @@ class Session:
         self.preview = "ring8"  # the dataset the live view shows before any run exists
         self.preview_seq = 1
         self.changed = threading.Condition()  # notified when `run` or `preview` changes
+        # Held by a stream following a run while one of its updates is being sent, and by an
+        # event replacing the run while it does so: a replaced run's last words always reach the
+        # page before the answer of the event that replaced it (train_events.follow).
+        self.answering = asyncio.Lock()
         self.measure_every = MEASURE_EVERY  # steps between automatic measurements (0 = off)
         self.upload_bytes = 0  # bytes of uploads this session has had checked
         self.last_used = time.monotonic()

@@ -9,6 +9,7 @@ about once a second until the run stops or another run replaces it. No tensor ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import time
 from typing import Any
@@ -93,6 +94,21 @@ def run_key(session: Session) -> Any:
     return {"run_id": run.run_id, "name": run.name}
 
 
+@contextlib.asynccontextmanager
+async def replacing(session: Session, wait_s: float = 2.0):
+    """Hold `session.answering` while the session's run is replaced (see `follow`); after
+    `wait_s` without it (a stream whose page stopped reading) go ahead regardless."""
+    try:
+        await asyncio.wait_for(session.answering.acquire(), wait_s)
+    except asyncio.TimeoutError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        session.answering.release()
+
+
 class TrainEvents:
     """The Train tab's event handlers, bound to the app's context."""
 
@@ -124,7 +140,8 @@ class TrainEvents:
             gr.Warning(note)
         preset = preset_of(trainer.config)
         name = trainer.config.data.dataset if preset == CUSTOM else preset
-        run = await anyio.to_thread.run_sync(self.ctx.new_run, session, trainer, name)
+        async with replacing(session):
+            run = await anyio.to_thread.run_sync(self.ctx.new_run, session, trainer, name)
         if start:
             run.start()
         return run, note
@@ -145,16 +162,21 @@ class TrainEvents:
                 return  # Train was pressed again: the newer event follows the newer run
             if run.state not in ("waiting", "training"):
                 out = await anyio.to_thread.run_sync(self._outputs_in_turn, session, run, note)
-                # Checked again with no await before the yield: a run that replaced this one in
-                # the meantime (Reset, Train) answers after, never before, this last update.
-                if session.run is run:
-                    yield out
+                # An update is sent while `session.answering` is held (Gradio sends it before
+                # it asks this generator for the next one): an event that replaces the run
+                # (Reset, Train) waits for it, so its answer lands after, never before.
+                async with session.answering:
+                    if session.run is run:
+                        yield out
                 return
             out = self.outputs(session, note)
             now = [repr(o) for o in out]
             if now != sent:
-                yield tuple(o if sent is None or i == 0 or now[i] != sent[i] else gr.skip()
-                            for i, o in enumerate(out))
+                async with session.answering:
+                    if session.run is not run:
+                        return
+                    yield tuple(o if sent is None or i == 0 or now[i] != sent[i] else gr.skip()
+                                for i, o in enumerate(out))
                 sent = now
             await asyncio.sleep(FOLLOW_S)
 
