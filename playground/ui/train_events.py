@@ -157,8 +157,14 @@ class TrainEvents:
         has stopped, is whole (an API client's result) and taken in a turn of the run's lock,
         after any measurement in progress has landed."""
         sent: list[str] | None = None
+        # Ending because another run replaced this one, the stream says nothing more: Gradio
+        # sends a generator's last value again as its result when it ends, and that must not
+        # be this run's words landing after the newer event's answer.
+        nothing = tuple(gr.skip() for _ in range(6))
         while True:
             if session.run is not run:
+                if sent is not None:
+                    yield nothing
                 return  # Train was pressed again: the newer event follows the newer run
             if run.state not in ("waiting", "training"):
                 out = await anyio.to_thread.run_sync(self._outputs_in_turn, session, run, note)
@@ -166,14 +172,14 @@ class TrainEvents:
                 # it asks this generator for the next one): an event that replaces the run
                 # (Reset, Train) waits for it, so its answer lands after, never before.
                 async with session.answering:
-                    if session.run is run:
-                        yield out
+                    yield out if session.run is run else nothing
                 return
             out = self.outputs(session, note)
             now = [repr(o) for o in out]
             if now != sent:
                 async with session.answering:
                     if session.run is not run:
+                        yield nothing
                         return
                     yield tuple(o if sent is None or i == 0 or now[i] != sent[i] else gr.skip()
                                 for i, o in enumerate(out))
