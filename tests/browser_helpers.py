@@ -124,3 +124,12 @@ def canvas_colours(page) -> dict[str, int]:
         }
         return out;
     }""")
+
+
+def download_checkpoint(page, path):
+    """Press Save checkpoint and write the file the page offers to `path`, as a user does."""
+    page.click("#save-btn")
+    link = wait_for(lambda: (a := page.locator("#train-download a").first.get_attribute("href"))
+                    and a.endswith(".safetensors") and a, 60, "the checkpoint link")
+    path.write_bytes(page.request.get(link).body())
+    return path

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser_helpers import (choose_preset, field, open_advanced, pause, screenshot, train,
-                             type_into)
+from browser_helpers import (choose_preset, download_checkpoint, field, open_advanced, pause,
+                             screenshot, train, type_into)
 from conftest import DESKTOP, _watched, wait_for
 from playground.checkpoint import read_metadata
 from playground.presets import PRESETS
@@ -37,12 +37,7 @@ def url_params(page) -> dict[str, str]:
 
 def saved_config(page, tmp_path) -> dict:
     """The config of the page's run, as its checkpoint download says."""
-    page.click("#save-btn")
-    link = wait_for(lambda: (a := page.locator("#train-download a").first.get_attribute("href"))
-                    and a.endswith(".safetensors") and a, 60, "the checkpoint link")
-    path = tmp_path / "run.safetensors"
-    path.write_bytes(page.request.get(link).body())
-    config = read_metadata(path)["config"]
+    config = read_metadata(download_checkpoint(page, tmp_path / "run.safetensors"))["config"]
     return {**vars(config.data), **vars(config.model), **vars(config.train)}
 
 

@@ -8,8 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from browser_helpers import (choose, choose_preset, field, hint, live, open_advanced, pause,
-                             progress_text, screenshot, status, train, type_into)
+from browser_helpers import (choose, choose_preset, download_checkpoint, field, hint, live,
+                             open_advanced, pause, progress_text, screenshot, status, train,
+                             type_into)
 from conftest import wait_for
 from playground.precision import bf16_support
 
@@ -180,11 +181,7 @@ def test_save_load_and_continue_with_its_timelapse_and_preset(page, browser, app
     animation = Image.open(__import__("io").BytesIO(page.request.get(gif).body()))
     assert animation.format == "GIF" and animation.width == 440 and animation.n_frames >= 3
     assert "Timelapse of the run" in page.locator("#timelapse-view").inner_text()
-    page.click("#save-btn")
-    link = wait_for(lambda: (a := page.locator("#train-download a").first.get_attribute("href"))
-                    and a.endswith(".safetensors") and a, 60, "the checkpoint link")
-    saved = tmp_path / "run.safetensors"
-    saved.write_bytes(page.request.get(link).body())
+    saved = download_checkpoint(page, tmp_path / "run.safetensors")
     step = live(page)["step"]
 
     context, other = open_page(browser, app)
