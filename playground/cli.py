@@ -220,6 +220,36 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lessons(args: argparse.Namespace) -> int:
+    from .lessons import LESSONS
+
+    for lesson in LESSONS.values():
+        print(f"{lesson.name:18s} {lesson.title}")
+        for r in lesson.runs:
+            then = f", then {r.then} for {r.then_steps} steps" if r.then else ""
+            print(f"{'':18s} {r.label}: {r.query()}{then}")
+    return 0
+
+
+def cmd_lesson(args: argparse.Namespace) -> int:
+    """Train the lesson's runs headless and print each claim: expected, measured, holds."""
+    import torch
+
+    from .lessons import check, get_lesson
+
+    lesson = get_lesson(args.name)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"{lesson.title}\n{lesson.see}\n")
+    say = None if args.quiet else (lambda words: print(f"  ... {words}", flush=True))
+    outcomes = check(lesson, device=args.device, progress=say)
+    for outcome in outcomes:
+        print(outcome.line())
+    held = all(o.holds for o in outcomes)
+    print(f"\n{lesson.shows}" if held else "\nNot every claim held on this machine.")
+    return 0 if held else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="playground", description="GAN Playground from the "
                                      "command line (the web app is `python app.py`).")
@@ -270,6 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("presets", help="list the presets")
     p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("lessons", help="list the lessons (guided experiments)")
+    p.set_defaults(func=cmd_lessons)
+
+    p = sub.add_parser("lesson", help="train a lesson's runs headless and check its claims "
+                       "(exit status 1 when one does not hold)")
+    p.add_argument("name")
+    p.add_argument("--device", default="cpu", help="the claims were measured on the CPU")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_lesson)
     return parser
 
 
