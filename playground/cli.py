@@ -220,6 +220,20 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the run (a preset with any flags, or a checkpoint's config) as one Python file."""
+    from .export import export_script
+
+    if args.checkpoint:
+        from .checkpoint import read_metadata
+        config, origin = read_metadata(args.checkpoint)["config"], Path(args.checkpoint).name
+    else:
+        config, origin = _config_from_args(args), f"preset {args.preset}"
+    Path(args.out).write_text(export_script(config, origin))
+    print(f"wrote {args.out}: python {args.out} trains it and writes run.safetensors")
+    return 0
+
+
 def cmd_lessons(args: argparse.Namespace) -> int:
     from .lessons import LESSONS
 
@@ -300,6 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("presets", help="list the presets")
     p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("export", help="write a run's recipe as one standalone Python file "
+                       "(torch only): python run.py trains it and saves a checkpoint")
+    p.add_argument("--preset", default="ring8", help=f"one of: {', '.join(PRESETS)}")
+    p.add_argument("--checkpoint", help="export this checkpoint's config instead of a preset")
+    p.add_argument("--out", default="run.py")
+    _add_config_flags(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("lessons", help="list the lessons (guided experiments)")
     p.set_defaults(func=cmd_lessons)

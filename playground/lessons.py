@@ -73,8 +73,9 @@ class Claim:
         raise ValueError(f"op={self.op!r} is not one of: <=, >=, abs<=")
 
     def expected(self) -> str:
-        op = {"<=": "≤", ">=": "≥", "abs<=": "|x| ≤"}[self.op]
-        return f"{op} {_number(self.bound)}"
+        if self.op == "abs<=":
+            return f"between −{_number(self.bound)} and {_number(self.bound)}"
+        return f"{'≤' if self.op == '<=' else '≥'} {_number(self.bound)}"
 
 
 @dataclass(frozen=True)

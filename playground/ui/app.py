@@ -68,7 +68,8 @@ def build_app(device: str = "auto", limits: Limits | None = None,
                            api_visibility="private", show_progress="hidden")
         links.wire(ctx, train.form, train.link_note, train.copy_btn, train.link_box, tabs,
                    {"train": train_tab, "sample": sample_tab,
-                    "discriminator": discriminator_tab}, loaded, train.form_fills)
+                    "discriminator": discriminator_tab}, loaded, train.form_fills,
+                   train.lessons)
 
         def release(request: gr.Request) -> None:
             # The tab closed: stop its training and free its model now, not in an hour.

@@ -5,7 +5,7 @@ API spells it). `js/link.js` writes the URL back as the form changes: the preset
 that differs from that preset (so a link stays short and says what was changed). Opening a link
 restores it here (`parse`, at page load): the preset first, then each field on top of it, so two
 people who open the same link and press Train get the same run. `hide=` names controls to hide
-(classroom mode; their values still apply), `tab=` opens a tab. A bad parameter (an unknown
+(classroom mode; their values still apply), `tab=` opens a tab, `lesson=` a lesson's card. A bad parameter (an unknown
 name, a value out of range, a combination the config refuses) is named in one sentence, and that
 field keeps the preset's value; nothing else is affected.
 """
@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 import gradio as gr
 
+from ..lessons import LESSONS
 from ..presets import PRESETS
 from ..settings import SETTINGS, short_repr
 from .form import DEFAULT_PRESET, FIELDS, config_from_form, flat_values
@@ -37,6 +38,7 @@ class Link:
     values: dict[str, Any]
     hidden: list[str] = field(default_factory=list)
     tab: str | None = None
+    lesson: str | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -83,6 +85,10 @@ def parse(query: str, device: str, limits: Limits) -> Link:
     if tab is not None and tab not in TABS:
         problems.append(f"tab={short_repr(tab)} is not one of: {', '.join(TABS)}.")
         tab = None
+    lesson = pairs.pop("lesson", None)
+    if lesson is not None and lesson not in LESSONS:
+        problems.append(f"lesson={short_repr(lesson)} is not one of: {', '.join(LESSONS)}.")
+        lesson = None
     hidden = []
     for name in filter(None, pairs.pop("hide", "").split(",")):
         if name in FIELDS:
@@ -117,7 +123,7 @@ def parse(query: str, device: str, limits: Limits) -> Link:
             values[name] = base[name]
             changed.remove(name)
     # The menu shows the link's preset, as it does when a person picks one and edits fields.
-    return Link(preset, values, hidden, tab, problems)
+    return Link(preset, values, hidden, tab, lesson, problems)
 
 
 def script(name: str, **values: Any) -> str:
@@ -131,7 +137,7 @@ def script(name: str, **values: Any) -> str:
 
 def wire(ctx: Any, form: Any, note: gr.Markdown, copy_btn: gr.Button, link_box: gr.Textbox,
          tabs: gr.Tabs, tab_items: dict[str, gr.Tab], after_load: Any,
-         form_fills: list[Any]) -> None:
+         form_fills: list[Any], lessons: Any) -> None:
     """Restore a link after the page's load event (`after_load`, which made the session), and
     write the URL back as the form and the tabs change: after a person's edit of a field, and
     after each event in `form_fills` that fills the form by itself (a preset, a checkpoint)."""
@@ -141,20 +147,21 @@ def wire(ctx: Any, form: Any, note: gr.Markdown, copy_btn: gr.Button, link_box: 
 
     def restore(text: str, request: gr.Request) -> list[Any]:
         if not text or text == "?":
-            return [gr.skip()] * (len(fields) + 3)
+            return [gr.skip()] * (len(fields) + 3 + len(lessons.outputs))
         link = parse(text, device, ctx.limits)
         ctx.session(None, request).set_preview(link.values["dataset"])
         return [link.preset,
                 *[gr.update(value=link.values[f], **({"visible": False} if f in link.hidden
                                                      else {})) for f in FIELDS],
                 gr.update(value=link.note, visible=bool(link.note)),
-                gr.Tabs(selected=link.tab) if link.tab else gr.skip()]
+                gr.Tabs(selected=link.tab) if link.tab else gr.skip(),
+                *(lessons.show(link.lesson) if link.lesson else [gr.skip()] * len(lessons.outputs))]
 
     write = dict(fn=None, inputs=[form.preset, *fields], outputs=None, api_visibility="private",
                  js=script("link", PRESETS={n: base_values(n, device) for n in PRESETS},
                            FIELDS=list(FIELDS), DEFAULT=DEFAULT_PRESET))
     restored = after_load.then(restore, inputs=[query],
-                               outputs=[form.preset, *fields, note, tabs],
+                               outputs=[form.preset, *fields, note, tabs, *lessons.outputs],
                                js=script("link_read"), api_visibility="private",
                                show_progress="hidden")
     for dependency in [restored, *form_fills]:

@@ -11,11 +11,12 @@ from typing import Any
 import gradio as gr
 
 from ..checkpoint import save_checkpoint
+from ..export import export_script
 from ..charts import curve_columns
 from ..frames import real_points
 from ..plots import draw_view, timelapse_gif
 from .common import AppContext, error, load_upload
-from .form import form_values, preset_of
+from .form import config_from_form, form_values, preset_of
 from .train_events import TrainEvents, file_path
 
 
@@ -80,6 +81,27 @@ class TrainFiles:
         path = self.ctx.session_dir(session) / self._name(run, "png")
         draw_view(view, real).save(path)
         return str(path)
+
+    def code(self, state: Any, images_zip: Any = None, request: gr.Request = None,
+             **settings: Any) -> tuple[str, str]:
+        """The run (or, before one, the form's settings) as one standalone Python file."""
+        session = self.ctx.session(state, request)
+        run = session.run
+        if run is not None:
+            with run.lock:
+                config, origin = run.trainer.config, f"{run.name}, as run at step " \
+                    f"{run.trainer.step_count:,}"
+            name = f"{run.name}.py"
+        else:
+            config = config_from_form(settings, images_path="", limits=self.ctx.limits)
+            origin, name = f"{preset_of(config)} settings", f"{preset_of(config)}.py"
+        try:
+            code = export_script(config, origin)
+        except ValueError as e:
+            raise error(str(e)) from None
+        path = self.ctx.session_dir(session) / name.replace(" ", "-")
+        path.write_text(code)
+        return str(path), code
 
     def curves(self, state: Any, request: gr.Request = None) -> str:
         session, run = self._run(state, request, "download its curves")

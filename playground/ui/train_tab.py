@@ -17,6 +17,7 @@ from . import text
 from .common import CONTROL, QUICK, AppContext, error, on_errors
 from .errors import ErrorSlots
 from .form import CUSTOM, FIELDS, FOLDER_DATASET, LIVE, build_form, form_values
+from .lesson_card import LessonCard
 from .live_view import live_view
 from .session import MEASURE_EVERY
 from .train_events import TrainEvents
@@ -44,6 +45,7 @@ class TrainTab:
                 self.summary = gr.JSON(visible=False, elem_id="train-summary")
                 self._file_row()
             with gr.Column(scale=2, min_width=320, elem_id="train-settings"):
+                self.lessons = LessonCard()
                 # A link carries these settings (playground/ui/links.py).
                 self.link_note = gr.Markdown("", visible=False, elem_id="link-note",
                                              elem_classes=["gp-notice"])
@@ -102,6 +104,7 @@ class TrainTab:
             self.picture_btn = gr.Button("Picture (PNG)", size="sm", elem_id="picture-btn")
             self.csv_btn = gr.Button("Curves (CSV)", size="sm", elem_id="csv-btn")
             self.gif_btn = gr.Button("Timelapse (GIF)", size="sm", elem_id="gif-btn")
+            self.code_btn = gr.Button("Show the code", size="sm", elem_id="code-btn")
         self.files_note = gr.Markdown("", elem_id="train-files-note", elem_classes=["gp-notice"])
         self.slots.notice("files", self.files_note)
         with gr.Row(equal_height=False):
@@ -110,6 +113,10 @@ class TrainTab:
             self.gif_view = gr.Image(label="Timelapse of the run", type="filepath",
                                      interactive=False, visible=False, elem_id="timelapse-view",
                                      buttons=["download", "fullscreen"])
+        self.code_view = gr.Code(label="The run as one Python file (python run.py trains it)",
+                                 language="python",
+                                 interactive=False, visible=False, elem_id="code-view",
+                                 max_lines=30)
         with gr.Accordion("Continue from a checkpoint file", open=False, elem_id="load-box"):
             self.ckpt_in = gr.File(label="A .safetensors checkpoint (saved here or by "
                                    "`playground train`)", file_types=[".safetensors"],
@@ -185,6 +192,12 @@ class TrainTab:
              ).success(lambda: (gr.File(visible=True), gr.Image(visible=True)), None,
                        [self.download, self.gif_view], queue=False, api_visibility="private",
                        **QUIET)
+        wire(self.code_btn.click(on_errors("files")(files.code), **form_in,
+                                 outputs=[self.download, self.code_view], api_name="show_code",
+                                 concurrency_id=QUICK, **QUIET)
+             ).success(lambda: (gr.File(visible=True), gr.Code(visible=True)), None,
+                       [self.download, self.code_view], queue=False, api_visibility="private",
+                       **QUIET)
         wire(self.continue_btn.click(
             on_errors("actions")(ev.continue_run), inputs=[state, self.run_key],
             outputs=run_out + [self.continue_box], api_name="continue_run", concurrency_id=FOLLOW,
@@ -212,6 +225,8 @@ class TrainTab:
             fill_preset, inputs=[form.preset, state], outputs=fields, api_name="preset",
             api_visibility="undocumented", concurrency_id=CONTROL, concurrency_limit=None,
             **QUIET))
+
+        self.lessons.wire(ctx, form, state, self.form_fills)
 
         def dataset_changed(dataset: str, state: Any, request: gr.Request):
             own = dataset == FOLDER_DATASET

@@ -16,7 +16,7 @@
     if (v === null || v === undefined || v === "" || v === base[name]) return;
     params.set(name, String(v));
   });
-  for (const key of ["tab", "hide"]) {
+  for (const key of ["tab", "hide", "lesson"]) {
     if (url.searchParams.has(key)) params.set(key, url.searchParams.get(key));
   }
   const search = params.toString();
