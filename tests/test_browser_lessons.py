@@ -74,3 +74,47 @@ def test_a_bad_lesson_in_a_link_is_named_and_nothing_else_changes(browser, app):
         assert "lesson='nope' is not one of" in page.locator("#link-note").inner_text()
         assert field(page, "g_lr").input_value() == "0.003"
         assert not page.locator("#lesson-menu input").is_visible()  # no card was opened
+
+
+def compare_rows(page) -> list[str]:
+    return page.locator("#compare-table tr").all_inner_texts()[1:]
+
+
+def test_a_lessons_two_runs_side_by_side_and_a_kept_run_sampled(page):
+    lesson = LESSONS["d-balance"]
+    open_lessons(page)
+    choose(page, "lesson-menu", lesson.title)
+    wait_for(lambda: lesson.title in card(page), 20, "the lesson's card")
+    page.locator("#compare").get_by_text("Runs side by side").first.click()
+    for i, run in enumerate(lesson.runs[:2]):
+        page.click(f"#lesson-setup-{i}")
+        wait_for(lambda: page.locator("#keep-name input, #keep-name textarea").first
+                 .input_value() == run.label, 20, "the run's name offered for keeping")
+        train(page, until_step=20)
+        pause(page)
+        page.click("#keep-btn")
+        wait_for(lambda: len(compare_rows(page)) == i + 1, 30, f"{run.label} kept")
+        assert f"Kept {run.label} as run {i + 1}" in page.locator("#compare-note").inner_text()
+    rows = compare_rows(page)
+    assert [r.split("\t")[0] for r in rows] == [f"{i}. {r.label}" for i, r in
+                                               enumerate(lesson.runs[:2], 1)]
+    page.click("#compare-btn")  # measures the kept runs
+    wait_for(lambda: all("modes" in r for r in compare_rows(page)), 60, "their quality")
+    wait_for(lambda: page.locator("#compare-plot canvas, #compare-plot svg").count() > 0, 30,
+             "the overlaid curves")
+    wait_for(lambda: page.locator("#compare-plot").get_by_text("Kept run 2").count(), 30,
+             "the runs in the legend")
+    page.mouse.move(0, 0)  # a pointer over the plot highlights one run and fades the others
+    page.wait_for_timeout(1000)  # the plot's drawing settles
+    screenshot(page, "compare-runs")
+    page.locator("#compare-plot").screenshot(path="test-artifacts/compare-plot.png")
+    # The Sample tab draws from a kept run and says which.
+    page.get_by_role("tab", name="Sample").click()
+    choose(page, "sample-model", "Kept run 2 (Train tab, Runs side by side)")
+    page.click("#sample-btn")
+    wait_for(lambda: "kept run 2, “B: D too strong”" in page.locator("#sample-info").inner_text(),
+             60, "the sample's words")
+    page.get_by_role("tab", name="Train").click()
+    page.click("#forget-btn")  # kept run 1
+    wait_for(lambda: len(compare_rows(page)) == 1, 30, "run 1 forgotten")
+    assert compare_rows(page)[0].startswith("1. B: D too strong")

@@ -204,7 +204,9 @@ class DiscriminatorTab:
                 reals = labelled_grid(real[rep.unconvincing_reals],
                                       [f"D {s:.3f}" for s in rep.unconvincing_real_scores],
                                       nrow=4, scale=3)
-            return session, hist, stats_text(rep), picture, fakes, reals
+            which = model_choice.describe(session, model)
+            stats = stats_text(rep) + (f"\n\n*Model: {which}.*" if which else "")
+            return session, hist, stats, picture, fakes, reals
 
         def score_with(get_image, notice: str):
             @on_errors(notice)

@@ -50,7 +50,10 @@ class LessonCard:
                 card_text(lesson) if lesson else "", *buttons,
                 gr.Accordion(open=True) if lesson else gr.skip()]
 
-    def wire(self, ctx: AppContext, form: Any, state: gr.State, form_fills: list[Any]) -> None:
+    def wire(self, ctx: AppContext, form: Any, state: gr.State, form_fills: list[Any],
+             keep_name: gr.Textbox) -> None:
+        """Each set-up button fills the form (and `keep_name`, the name the run would be kept
+        under for comparison, with the run's label)."""
         self.menu.input(lambda name: self.show(name)[1:], inputs=[self.menu],
                         outputs=self.outputs[1:], js=script("link_lesson"),
                         api_visibility="private", show_progress="hidden", queue=False)
@@ -61,14 +64,15 @@ class LessonCard:
             def set_up(name: str | None, state: Any, request: gr.Request, i: int = i) -> list:
                 lesson = LESSONS.get(name or "")
                 if lesson is None or i >= len(lesson.runs):
-                    return [gr.skip()] * (len(fields) + 2)
+                    return [gr.skip()] * (len(fields) + 3)
                 run = lesson.runs[i]
                 link = parse(run.query(), device, ctx.limits)
                 ctx.session(state, request).set_preview(link.values["dataset"])
-                return [link.preset, *[link.values[f] for f in FIELDS], setup_note(lesson, run)]
+                return [link.preset, *[link.values[f] for f in FIELDS], setup_note(lesson, run),
+                        run.label]
 
             form_fills.append(button.click(
-                set_up, inputs=[self.menu, state], outputs=[form.preset, *fields, self.note],
+                set_up, inputs=[self.menu, state], outputs=[form.preset, *fields, self.note, keep_name],
                 api_visibility="private", concurrency_id=CONTROL, concurrency_limit=None,
                 show_progress="hidden"))
 
@@ -87,8 +91,9 @@ def card_text(lesson: Lesson) -> str:
 
 
 def setup_note(lesson: Lesson, run: LessonRun) -> str:
-    more = (" Compare it with the lesson's other runs: set each up and train it in turn "
-            "(Measure quality gives the numbers)." if len(lesson.runs) > 1 else "")
+    more = (" To compare it with the lesson's other runs: when it is done, open **Runs side by "
+            "side** and press **Keep this run**, then set up the next." if len(lesson.runs) > 1
+            else "")
     return f"Set up **{run.label}** ({_changes(run)}). Press **▶ Train**.{more}"
 
 

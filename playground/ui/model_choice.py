@@ -1,5 +1,6 @@
 """Which model the Sample and Discriminator tabs use: a bundled checkpoint, the session's own
-model (trained in the Train tab), or a checkpoint the visitor uploaded.
+model (trained in the Train tab), one of the runs it kept for comparison, or a checkpoint the
+visitor uploaded.
 
 `use_model` yields the chosen `Trainer` with its lock held, so a sample never runs in the middle
 of one of the session's own training steps (sampling switches G to eval mode).
@@ -14,17 +15,19 @@ import gradio as gr
 
 from ..train import Trainer
 from .common import AppContext, error, load_upload
-from .session import Session
+from .session import MAX_KEPT, Session
 
 SESSION = "session"
 UPLOADED = "uploaded"
+KEPT = [f"kept:{i}" for i in range(1, MAX_KEPT + 1)]  # the session's kept runs, by number
 
 
 def choices(ctx: AppContext) -> list[tuple[str, str]]:
     """(label, value) pairs for the model dropdown."""
     return ([(b.description, name) for name, b in ctx.bundled.items()]
-            + [("The model trained in this session (Train tab)", SESSION),
-               ("An uploaded checkpoint (below)", UPLOADED)])
+            + [("The model trained in this session (Train tab)", SESSION)]
+            + [(f"Kept run {i} (Train tab, Runs side by side)", v) for i, v in enumerate(KEPT, 1)]
+            + [("An uploaded checkpoint (below)", UPLOADED)])
 
 
 def default_choice(ctx: AppContext) -> str:
@@ -43,7 +46,16 @@ def dropdown(ctx: AppContext, elem_id: str) -> gr.Dropdown:
 @contextlib.contextmanager
 def use_model(ctx: AppContext, session: Session, choice: str) -> Iterator[Trainer]:
     """The chosen model, its lock held for the duration of the block."""
-    if choice == SESSION:
+    if choice in KEPT:
+        index = KEPT.index(choice)
+        with session.lock:
+            run = session.kept[index] if index < len(session.kept) else None
+        if run is None:
+            raise error(f"This session has no kept run {index + 1}: keep one in the Train tab "
+                        "(Runs side by side), or pick another model.")
+        with run.lock:
+            yield run.trainer
+    elif choice == SESSION:
         run = session.run
         if run is None:
             raise error("This session has no model yet: train one in the Train tab, or pick "
@@ -60,6 +72,18 @@ def use_model(ctx: AppContext, session: Session, choice: str) -> Iterator[Traine
         with entry.lock:
             assert entry.trainer is not None
             yield entry.trainer
+
+
+def describe(session: Session, choice: str) -> str:
+    """Which model `choice` is, in words, for the tabs' results ("" for a bundled one)."""
+    if choice in KEPT:
+        index = KEPT.index(choice)
+        with session.lock:
+            run = session.kept[index] if index < len(session.kept) else None
+        return f"kept run {index + 1}, “{run.name}”" if run is not None else ""
+    if choice == SESSION and session.run is not None:
+        return f"this session's run “{session.run.name}”"
+    return ""
 
 
 def upload(ctx: AppContext, session: Session, file: Any) -> str:

@@ -197,8 +197,9 @@ class SampleTab:
             # Encoded once, at zlib's fastest level, and served as both the picture and the
             # download: Gradio encoding the PIL image again (at level 6) doubled the latency.
             picture.save(path, compress_level=1)
-            info = (f"{len(seed_list)} sample(s) at truncation ψ = {psi:g} from a model "
-                    f"trained {step:,} steps.{note}")
+            which = model_choice.describe(session, model)
+            info = (f"{len(seed_list)} sample(s) at truncation ψ = {psi:g} from "
+                    f"{which + ', ' if which else 'a model '}trained {step:,} steps.{note}")
             return session, str(path), str(path), info
 
         @on_errors("sample")

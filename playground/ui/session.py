@@ -23,6 +23,7 @@ from typing import Any, Callable
 from ..live import LiveRun
 from ..train import Trainer
 
+MAX_KEPT = 3  # runs a session keeps for comparison beside its current one: 4 runs in all
 MEASURE_EVERY = 1000  # the Train tab measures quality every this many steps by default: ~1 s
 # for digits (~1 % of the training time of a DCGAN on a CPU), ~0.1 s for 2D
 
@@ -36,6 +37,7 @@ class Session:
         self.token = secrets.token_urlsafe(18)  # the live view's key to this session's frames
         self.lock = threading.RLock()  # guards the fields below (a run has its own lock)
         self.run: LiveRun | None = None
+        self.kept: list[LiveRun] = []  # runs kept for comparison (paused; they never train)
         self.uploaded: Trainer | None = None  # a checkpoint uploaded in the Sample/Disc. tabs
         self.uploaded_name = ""
         self.preview = "ring8"  # the dataset the live view shows before any run exists
@@ -88,6 +90,43 @@ class Session:
         except Exception:
             pass
 
+    def keep_run(self, name: str) -> LiveRun:
+        """Move the current run, paused, to the runs kept for comparison, under `name`; the
+        next Train starts a new run. A ValueError (and nothing changed) when there is no run,
+        when MAX_KEPT are kept already, or when the name is taken."""
+        name = " ".join(str(name or "").split())[:40]
+        with self.lock:
+            run = self.run
+            if run is None:
+                raise ValueError("No run to keep yet: train one first.")
+            if len(self.kept) >= MAX_KEPT:
+                raise ValueError(f"This session keeps at most {MAX_KEPT} runs beside the current "
+                                 "one: forget one first.")
+            name = name or f"{'ABCD'[len(self.kept)]}: {run.name}"
+            if any(k.name == name for k in self.kept):
+                raise ValueError(f"A kept run is already called {name!r}: choose another name.")
+        run.pause()
+        run.wait_stopped()
+        with self.lock:
+            if self.run is not run:
+                raise ValueError("The run was replaced meanwhile: nothing was kept.")
+            run.name = name
+            self.kept.append(run)
+            self.run = None
+        self._notify()
+        return run
+
+    def forget(self, index: int) -> LiveRun:
+        """Close kept run number `index` (1 = the first kept); a ValueError if there is none."""
+        with self.lock:
+            if not (isinstance(index, int) and 1 <= index <= len(self.kept)):
+                raise ValueError(f"There is no kept run {index!r:.20}: this session keeps "
+                                 f"{len(self.kept)}.")
+            run = self.kept.pop(index - 1)
+        run.close()
+        return_memory_soon()
+        return run
+
     def detach_run(self) -> LiveRun | None:
         """Hand the session's run over (to a reloaded page's new session) without stopping it."""
         with self.lock:
@@ -113,10 +152,13 @@ class Session:
         self.closed = True
         with self.lock:
             run, self.run = self.run, None
+            kept, self.kept = self.kept, []
             self.uploaded = None
         if run is not None:
             self._save(run)
             run.close()
+        for other in kept:
+            other.close()
         self._notify()
 
 
@@ -164,7 +206,8 @@ class Registry:
 
     def runs(self) -> list[Session]:
         with self._lock:
-            return [s for s in self._sessions.values() if s.run is not None and not s.closed]
+            return [s for s in self._sessions.values()
+                    if (s.run is not None or s.kept) and not s.closed]
 
     def find_run(self, run_id: str) -> Session | None:
         """The live session holding the run `run_id`, if any."""
@@ -178,8 +221,8 @@ class Registry:
         """Before `session` gets a run: if GP_MAX_SESSIONS sessions already hold one, close the
         one idle the longest (its run is saved first); a LimitError-like ValueError when every
         one of them is training."""
-        if not self.max_runs or session.run is not None:
-            return
+        if not self.max_runs or session.run is not None or session.kept:
+            return  # it holds its runs' room already
         holders = [s for s in self.runs() if s is not session]
         if len(holders) < self.max_runs:
             return

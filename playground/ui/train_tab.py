@@ -16,6 +16,7 @@ from ..presets import PRESETS
 from . import text
 from .common import CONTROL, QUICK, AppContext, error, on_errors
 from .errors import ErrorSlots
+from .compare import ComparePanel
 from .form import CUSTOM, FIELDS, FOLDER_DATASET, LIVE, build_form, form_values
 from .lesson_card import LessonCard
 from .live_view import live_view
@@ -44,6 +45,8 @@ class TrainTab:
                 self.metrics = gr.Markdown("*Quality*: not measured yet.", elem_id="train-metrics")
                 self.summary = gr.JSON(visible=False, elem_id="train-summary")
                 self._file_row()
+                self.compare = ComparePanel()
+                self.slots.notice("compare", self.compare.note)
             with gr.Column(scale=2, min_width=320, elem_id="train-settings"):
                 self.lessons = LessonCard()
                 # A link carries these settings (playground/ui/links.py).
@@ -226,7 +229,8 @@ class TrainTab:
             api_visibility="undocumented", concurrency_id=CONTROL, concurrency_limit=None,
             **QUIET))
 
-        self.lessons.wire(ctx, form, state, self.form_fills)
+        self.lessons.wire(ctx, form, state, self.form_fills, self.compare.name)
+        self.compare.wire(ctx, state, wire)
 
         def dataset_changed(dataset: str, state: Any, request: gr.Request):
             own = dataset == FOLDER_DATASET

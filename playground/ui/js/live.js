@@ -110,10 +110,15 @@ async function pull(id) {
 
 async function show(f) {
   const d = dom();
+  let fresh = false;
   if (f.run !== S.run || (f.view && f.view.preview)) {  // a new run (or the data before one)
     S.run = f.run; S.real = null; S.from = S.to = null; S.grid = null; S.marks = [];
     if (f.alerts === undefined) f.alerts = [];
     for (const kind of ['loss', 'score']) S.zoomed[kind] = false;
+    // The last run's curves go too (a kept run's, after "Keep this run"); a new run's frame
+    // sends its own from the start.
+    fresh = Object.values(S.curves).some((values) => values.length);
+    for (const k of Object.keys(S.curves)) S.curves[k] = [];
   }
   const now = performance.now();
   if (f.state === 'training' && S.state === 'training' && S.lastAt) {
@@ -125,7 +130,7 @@ async function show(f) {
   const moving = f.state === 'training';
   if (f.kind === '2d') await take2d(f.view, moving);
   else if (f.kind === 'images') await takeGrid(f.view, moving);
-  if (f.curves && addCurves(S.curves, f.curves)) refreshCharts();
+  if ((f.curves && addCurves(S.curves, f.curves)) || fresh) refreshCharts();
   const steps = S.curves.step;
   S.since = steps.length ? steps[steps.length - 1] : -1;
   S.marks = f.marks || [];
