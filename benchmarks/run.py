@@ -12,6 +12,7 @@ interleaved in this one run, several rounds, and we quote medians):
   sampling   benchmarks/sampling.py          64-image grid, core and API   bar e2e <= 100 ms
   quality    benchmarks/time_to_quality.py   seconds to each preset's bar
   memory     benchmarks/memory.py            app RSS idle / 1 / 4 sessions bar <= 1,500 MB
+  distributed benchmarks/distributed.py      1 process vs 2 (torchrun), mnist-dcgan steps/s
   gpu        benchmarks/gpu.py               the same on CUDA, bf16, channels-last; or "no GPU"
   reliability benchmarks/reliability.py      hostile requests' memory, a flood, kill -9 x 10
 The app-side sections start `python app.py` on a free port (a fresh one for the memory figures).
@@ -32,12 +33,12 @@ from typing import Any, Callable
 
 import torch
 
-from . import browser, gpu, memory, reliability, sampling, streaming, trainer_overhead
+from . import browser, distributed, gpu, memory, reliability, sampling, streaming, trainer_overhead
 from . import precision as precision_bench
 from .app_process import ROOT, AppProcess, write_checkpoint
 
 SECTIONS = ("trainer", "streaming", "browser", "sampling", "quality", "precision", "memory",
-            "gpu", "reliability")
+            "distributed", "gpu", "reliability")
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 
 
@@ -147,6 +148,15 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     elif isinstance(q, dict):
         rows.append(("time to quality", q.get("status", str(q)), "", ""))
     rows += precision_rows(results.get("precision"))
+    d = results.get("distributed")
+    if isinstance(d, dict) and "ratio" in d:
+        for key, words in (("one", "1 process"), ("two", "2 processes (torchrun)")):
+            r = d[key]
+            rows.append((f"{d['preset']} data-parallel, {words}",
+                         f"{r['steps_per_s']:.1f} steps/s, {r['images_per_s']:.0f} images/s",
+                         "", ""))
+        rows.append((f"{d['preset']}: 2 processes / 1 on {d['cores']} cores",
+                     f"{d['ratio']:.2f}x", "", ""))
     m = results.get("memory")
     if isinstance(m, dict) and "idle_mb" in m:
         rows.append(("app memory, idle (peak RSS)", f"{m['idle_mb']:.0f} MB", "", ""))
@@ -303,6 +313,8 @@ def run(sections: tuple[str, ...], quick: bool, threads: int,
             _section(results, "memory", lambda: memory.measure(
                 app, lambda: Client(app.url, verbose=False, download_files=False),
                 seconds=3.0 if quick else 8.0))
+    if "distributed" in sections:
+        _section(results, "distributed", lambda: distributed.main(quick))
     if "gpu" in sections:
         cpu = {r["preset"]: r["trainer_steps_per_s"] for r in results.get("trainer") or []}
         _section(results, "gpu", lambda: gpu.main(cpu, quick))

@@ -62,6 +62,7 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike, *, extra: dict[st
         "num_classes": str(trainer.num_classes),
         "step": str(trainer.step_count),
         "precision": trainer.precision,  # how it trained: the setting, "auto" resolved
+        "world_size": str(trainer.group.world_size if trainer.group is not None else 1),
         "elapsed_s": repr(trainer.elapsed_s),
         "dataset": trainer.config.data.dataset,
         "history": json.dumps([r.to_dict() for r in history]),
@@ -147,13 +148,15 @@ def _checked(path: Path, tensors: bool = True) -> tuple[dict[str, Any], dict[str
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None,
-                    dataset: Any = None) -> Trainer:
-    """Rebuild a `Trainer` from a checkpoint file alone, ready to sample or to resume training."""
-    return load_run(path, device, dataset)[0]
+                    dataset: Any = None, group: Any = None) -> Trainer:
+    """Rebuild a `Trainer` from a checkpoint file alone, ready to sample or to resume training
+    (on one process, or as one of `group`'s N: any checkpoint resumes on any N)."""
+    return load_run(path, device, dataset, group)[0]
 
 
 def load_run(path: str | os.PathLike, device: str | torch.device | None = None,
-             dataset: Any = None) -> tuple[Trainer, list[ViewFrame], dict[str, Any]]:
+             dataset: Any = None, group: Any = None
+             ) -> tuple[Trainer, list[ViewFrame], dict[str, Any]]:
     """(trainer, timelapse frames, metadata) from a checkpoint, every part checked first."""
     path = Path(path)
     _, meta = _checked(path)
@@ -164,7 +167,8 @@ def load_run(path: str | os.PathLike, device: str | torch.device | None = None,
     check_finite(tensors, path.name)
     try:
         trainer = Trainer(meta["config"], dataset=dataset, device=device,
-                          data_shape=meta["data_shape"], num_classes=meta["num_classes"])
+                          data_shape=meta["data_shape"], num_classes=meta["num_classes"],
+                          group=group)
     except ValueError as e:
         raise CheckpointError(f"{path.name} describes a model that cannot be built: {e}") from None
     if len(tensors["rng.noise"]) != len(trainer.noise_gen.get_state()):

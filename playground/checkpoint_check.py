@@ -111,6 +111,12 @@ def check_metadata(raw: dict[str, str], name: str) -> dict[str, Any]:
         raise CheckpointError(f"{name} has unreadable metadata: extra must be an object")
     meta["extra"] = extra
     meta["slim"] = raw.get("slim", "0") == "1"
+    world = raw.get("world_size", "1")  # processes it trained on (torchrun); absent: one
+    if not (isinstance(world, str) and world.isascii() and world.isdigit()
+            and 1 <= int(world) <= 4096):
+        raise CheckpointError(f"{name} has unreadable metadata: world_size must be a whole "
+                              "number from 1 to 4,096")
+    meta["world_size"] = int(world)
     meta["precision"] = raw.get("precision")  # how it trained; absent in older checkpoints
     if meta["precision"] not in (None, "fp32", "bf16"):
         raise CheckpointError(f"{name} has unreadable metadata: precision must be fp32 or bf16")

@@ -50,11 +50,8 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from .allocator import keep_freed_memory
-    from .checkpoint import load_checkpoint, save_checkpoint
-    from .train import Trainer
+    from .distributed import from_environment, leave
 
     keep_freed_memory()  # as the app does: each step's buffers are reused, not faulted in anew
     if args.threads is not None:
@@ -65,19 +62,40 @@ def cmd_train(args: argparse.Namespace) -> int:
         # Results on the CPU are bit-identical for the same config, seed and thread count;
         # a different thread count sums in a different order, and a GAN amplifies the difference.
         torch.set_num_threads(args.threads)
+    # Started by torchrun with N > 1 processes: one data-parallel run (playground/distributed.py).
+    group = from_environment(args.device or "auto")
+    try:
+        return _train(args, group)
+    finally:
+        leave()
+
+
+def _train(args: argparse.Namespace, group: Any) -> int:
+    from tqdm import tqdm
+
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .train import Trainer
+
+    main = group is None or group.is_main  # only rank 0 prints and writes
+
+    def say(text: str) -> None:
+        if main:
+            tqdm.write(text, file=sys.stderr)
+
     if args.resume:
-        trainer = load_checkpoint(args.resume, device=args.device)
+        trainer = load_checkpoint(args.resume, device=args.device, group=group)
         if args.steps is not None:
             trainer.update(steps=args.steps)
         name = Path(args.resume).stem
     else:
         config = _config_from_args(args)
-        trainer = Trainer(config)
+        trainer = Trainer(config, group=group)
         name = args.preset
     out = Path(args.out or f"runs/{name}.safetensors")
     target = trainer.config.train.steps
-    print(f"training {name}: {trainer.dataset.info}; device {trainer.device}; "
-          f"{target} steps -> {out}", file=sys.stderr)
+    ranks = f" on {group.world_size} processes" if group else ""
+    say(f"training {name}: {trainer.dataset.info}; device {trainer.device}{ranks}; "
+        f"{target} steps -> {out}")
     log_every = args.log_every or max(1, target // 10)
     interrupted = False
 
@@ -85,35 +103,42 @@ def cmd_train(args: argparse.Namespace) -> int:
         nonlocal interrupted
         interrupted = True
 
+    def save() -> None:
+        if main:
+            save_checkpoint(trainer, out, slim=args.slim)
+
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         with tqdm(total=target, initial=min(trainer.step_count, target), unit="step",
-                  disable=args.quiet, dynamic_ncols=True) as bar:
-            while trainer.step_count < target and not interrupted:
+                  disable=args.quiet or not main, dynamic_ncols=True) as bar:
+            while trainer.step_count < target:
+                # Every rank stops at the same step, whichever of them saw the Ctrl-C.
+                if group.any(interrupted) if group else interrupted:
+                    interrupted = True
+                    break
                 chunk = min(args.chunk, target - trainer.step_count)
                 before = trainer.step_count
                 records = trainer.step(chunk)
                 last = records[-1]
-                if last.event:
-                    tqdm.write(last.event, file=sys.stderr)
-                    save_checkpoint(trainer, out, slim=args.slim)
-                    print(f"saved the last good state to {out}", file=sys.stderr)
+                if last.event:  # the same on every rank: the losses are averaged over them
+                    say(last.event)
+                    save()
+                    say(f"saved the last good state to {out}")
                     return 1
                 bar.update(trainer.step_count - before)
                 bar.set_postfix(loss_d=f"{last.loss_d:.3f}", loss_g=f"{last.loss_g:.3f}",
                                 img_s=f"{last.images_per_s:.0f}")
                 if trainer.step_count // log_every != before // log_every:
-                    tqdm.write(_summary(last), file=sys.stderr)
+                    say(_summary(last))
                     for alert in _alerts(trainer):
-                        tqdm.write(f"alert: {alert}", file=sys.stderr)
+                        say(f"alert: {alert}")
     finally:
         signal.signal(signal.SIGINT, previous)
-    save_checkpoint(trainer, out, slim=args.slim)
+    save()
     if interrupted:
-        print(f"interrupted at step {trainer.step_count}; saved to {out}", file=sys.stderr)
+        say(f"interrupted at step {trainer.step_count}; saved to {out}")
         return EXIT_INTERRUPTED
-    print(f"saved {out} (step {trainer.step_count}, {trainer.elapsed_s:.1f} s of training)",
-          file=sys.stderr)
+    say(f"saved {out} (step {trainer.step_count}, {trainer.elapsed_s:.1f} s of training)")
     return 0
 
 
@@ -199,11 +224,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .metrics import evaluate_generator
 
     trainer = load_checkpoint(args.checkpoint, device=args.device)
-    trained_in = read_metadata(args.checkpoint).get("precision") or trainer.precision
+    meta = read_metadata(args.checkpoint)
+    trained_in = meta.get("precision") or trainer.precision
     result = evaluate_generator(trainer.sampler(), trainer.dataset, trainer.config.model,
                                 n=args.samples, seed=args.seed, device=trainer.device)
     # How it was trained, before what it does.
-    result = {"trained_steps": trainer.step_count, "trained_precision": trained_in, **result}
+    result = {"trained_steps": trainer.step_count, "trained_precision": trained_in,
+              "trained_world_size": meta["world_size"], **result}
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -21,6 +21,7 @@ from . import settings
 from .config import RunConfig, TrainConfig, short_repr
 from .data import Dataset, load_dataset
 from .device import pick_device
+from .distributed import Group, check_batch
 from .losses import d_loss, g_loss, gradient_penalty
 from .models import EMA, build_models
 from .precision import autocast, check as check_precision
@@ -77,8 +78,13 @@ class Trainer:
 
     def __init__(self, config: RunConfig, dataset: Dataset | None = None,
                  device: str | torch.device | None = None, *,
-                 data_shape: tuple[int, ...] | None = None, num_classes: int | None = None):
+                 data_shape: tuple[int, ...] | None = None, num_classes: int | None = None,
+                 group: Group | None = None):
         self.config = config
+        # One of N data-parallel processes (torchrun; playground/distributed.py), or None.
+        self.group = group
+        if group is not None:
+            check_batch(config.train.batch_size, config.model.pack, group.world_size)
         self.device = pick_device(str(device) if device is not None else config.train.device)
         self._dataset = dataset
         # A new run refuses bf16 at once where its device lacks it; a checkpoint opens anywhere
@@ -197,6 +203,10 @@ class Trainer:
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.model.z_dim, generator=self.noise_gen, device=self.device)
 
+    def _mine(self, batch: torch.Tensor | None) -> torch.Tensor | None:
+        """This process's share of a global batch (all of it, on one process)."""
+        return batch if self.group is None else self.group.shard(batch)
+
     def _fake_labels(self, n: int) -> torch.Tensor | None:
         if not self.config.model.conditional:
             return None
@@ -205,11 +215,11 @@ class Trainer:
     def _d_step(self) -> tuple[torch.Tensor, ...]:
         """Discriminator: maximise E[log D(x)] + E[log(1 - D(G(z)))] (or the chosen variant)."""
         tc = self.tc
-        x, y = self.dataset.batch(tc.batch_size, self.data_gen)
-        y_fake = self._fake_labels(tc.batch_size)
+        x, y = map(self._mine, self.dataset.batch(tc.batch_size, self.data_gen))
+        y_fake = self._mine(self._fake_labels(tc.batch_size))
         with autocast(self.device, self.precision):  # fp32 unless precision="bf16"
             with torch.no_grad():
-                fake = self.G(self._noise(tc.batch_size), y_fake)
+                fake = self.G(self._mine(self._noise(tc.batch_size)), y_fake)
             real_logits = self.D(x, y).float()
             fake_logits = self.D(fake, y_fake).float()
         loss = d_loss(tc.loss, real_logits, fake_logits)  # the losses always in fp32
@@ -217,6 +227,8 @@ class Trainer:
             loss = loss + tc.gp_lambda * gradient_penalty(self.D, x, fake, y, self.data_gen)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
+        if self.group is not None:
+            self.group.average_gradients(self._d_params)
         norm = _grad_norm(self._d_params)
         self.opt_d.step()
         return loss.detach(), real_logits.detach(), fake_logits.detach(), norm
@@ -224,16 +236,19 @@ class Trainer:
     def _g_step(self) -> tuple[torch.Tensor, ...]:
         """Generator: minimise the chosen G loss (non-saturating: -E[log D(G(z))])."""
         tc = self.tc
-        y_fake = self._fake_labels(tc.batch_size)
+        y_fake = self._mine(self._fake_labels(tc.batch_size))
         _requires_grad(self._d_params, False)  # D is fixed here: skip its weight gradients
         try:
             with autocast(self.device, self.precision):
-                fake_logits = self.D(self.G(self._noise(tc.batch_size), y_fake), y_fake).float()
+                z = self._mine(self._noise(tc.batch_size))
+                fake_logits = self.D(self.G(z, y_fake), y_fake).float()
             loss = g_loss(tc.loss, fake_logits)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
         finally:
             _requires_grad(self._d_params, True)
+        if self.group is not None:
+            self.group.average_gradients(self._g_params)
         norm = _grad_norm(self._g_params)
         self.opt_g.step()
         if self.ema is not None:
@@ -273,7 +288,10 @@ class Trainer:
                 if which == "g":
                     d_fake = torch.sigmoid(g_fake_logits).mean()
             rows.append(torch.stack([loss_d, loss_g, d_real, d_fake, norm_d, norm_g]))
-        values = torch.stack(rows).cpu()
+        values = torch.stack(rows)
+        if self.group is not None:  # the losses and scores of the whole batch
+            values = self.group.average(values)
+        values = values.cpu()
         seconds = time.perf_counter() - start
         self.elapsed_s += seconds
         images_per_s = n * self.tc.batch_size / max(seconds, 1e-9)

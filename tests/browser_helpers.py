@@ -45,9 +45,17 @@ def choose(page, elem_id: str, option: str) -> None:
 
 
 def choose_preset(page, name: str) -> None:
+    """Pick a preset and wait until the form holds its settings (the server fills them in: a
+    Train pressed before that trains the form's old settings, as it would for a person)."""
+    from playground.presets import PRESETS
+
     choose(page, "field-preset", name)
     wait_for(lambda: page.locator("#field-preset input").input_value() == name, 20,
              f"the preset menu to show {name}")
+    steps = f"{PRESETS[name].train.steps}"
+    wait_for(lambda: page.locator("#field-dataset input").input_value().startswith(
+        PRESETS[name].data.dataset) and field(page, "steps").input_value() == steps, 30,
+        f"the form to hold {name}'s settings")
 
 
 def open_advanced(page) -> None:
