@@ -78,10 +78,7 @@ class ComparePanel:
         def keep(state: Any, name: str, curve: str, overlay: list[str],
                  request: gr.Request = None) -> tuple:
             session = ctx.session(state, request)
-            try:
-                run = session.keep_run(name)
-            except ValueError as e:
-                raise error(str(e)) from None
+            run = session.keep_run(name)  # a refusal is a ValueError: on_errors says it
             return (*view(session, curve, overlay, f"Kept **{html.escape(run.name)}** as run "
                           f"{len(session.kept)}. Set up the next run and press ▶ Train."),
                     gr.update(value=""))
@@ -97,10 +94,7 @@ class ComparePanel:
         def forget(state: Any, index: Any, curve: str, overlay: list[str],
                    request: gr.Request = None) -> tuple:
             session = ctx.session(state, request)
-            try:
-                run = session.forget(index)
-            except ValueError as e:
-                raise error(str(e)) from None
+            run = session.forget(index)
             return view(session, curve, overlay, f"Forgot **{html.escape(run.name)}**; the "
                         "kept runs after it moved up one.")
 
