@@ -67,6 +67,17 @@ the points glide, so nothing jumps. **Pause** freezes it.
   (measured every N steps while training, or with **Measure quality**); all the numbers fold out.
 - If training **diverges** (a loss or weight becomes NaN), the model goes back to its last good
   state; **Back to the last good settings** also undoes the live edits made since then.
+
+### Lessons, comparing runs, taking it home
+- **Lessons: guided experiments** (beside the view) sets up a run, or several to compare, with
+  one click each, and says what to watch. What each lesson claims is measured on its runs
+  (`playground lesson NAME` checks it), not just said.
+- **Runs side by side** (under the file buttons): *Keep this run* puts the current run aside, paused,
+  so the next Train starts a new one; up to 3 are kept. The table and the overlaid curves compare
+  them; the Sample and Discriminator tabs can use a kept run.
+- **Show the code** gives this run as one Python file: `python run.py` trains the same recipe
+  with torch alone and saves a checkpoint this page opens. **Copy link** gives the settings as a
+  link: whoever opens it gets the same form.
 """
 
 SAMPLE_HELP = r"""
