@@ -35,13 +35,13 @@ def export_script(config: RunConfig, origin: str = "") -> str:
              "# ---------------------------------------------------------------- the networks\n"
              "# (from playground/models.py, unchanged)",
              *(_source(getattr(models, name)) for name in _model_parts(model.arch)),
-             _BUILD,
+             _BUILD.replace("ARCH", "MLP" if model.arch == "mlp" else "DCGAN"),
              "# ---------------------------------------------------------------- the game\n"
              "# (from playground/losses.py, unchanged)",
              f"LOSSES = {LOSSES!r}",
              *(_source(f) for f in (losses._unknown, losses.d_loss, losses.g_loss)),
              *([_source(losses.gradient_penalty)] if train.loss == "wgan-gp" else []),
-             _LOOP, _SAVE, _MAIN]
+             _LOOP.replace("PENALTY", _PENALTY if train.loss == "wgan-gp" else ""), _SAVE, _MAIN]
     return "\n\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 
@@ -82,7 +82,6 @@ import json
 import math
 import struct
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
@@ -166,13 +165,14 @@ def real_batch(n: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
     return IMAGES[idx], LABELS[idx]'''
 
 
-_BUILD = '''def build_models(seed: int) -> tuple[nn.Module, nn.Module]:
+_BUILD = '''ModelConfig = SimpleNamespace  # the MODEL settings by name, as playground/config.py has them
+
+
+def build_models(seed: int) -> tuple[nn.Module, nn.Module]:
     """G and D for the settings, every weight drawn from one seeded generator."""
-    cfg = SimpleNamespace(**MODEL)
+    cfg = ModelConfig(**MODEL)
     classes = NUM_CLASSES if cfg.conditional else 0
-    G_class, D_class = ((MLPGenerator, MLPDiscriminator) if cfg.arch == "mlp"
-                        else (DCGANGenerator, DCGANDiscriminator))
-    G, D = G_class(cfg, DATA_SHAPE, classes), D_class(cfg, DATA_SHAPE, classes)
+    G, D = ARCHGenerator(cfg, DATA_SHAPE, classes), ARCHDiscriminator(cfg, DATA_SHAPE, classes)
     if cfg.spectral_norm:  # keeps D's judgements smooth: each layer's largest gain is 1
         for m in list(D.modules()):
             if isinstance(m, (nn.Linear, nn.Conv2d, nn.Embedding)):
@@ -191,6 +191,9 @@ def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float]):
     return torch.optim.RMSprop(params, lr=lr)'''
 
 
+_PENALTY = '''
+            if t.gp_lambda > 0:  # WGAN-GP: D's gradient norm held near 1 between reals and fakes
+                loss_d = loss_d + t.gp_lambda * gradient_penalty(D, x, fake, y)'''
 _LOOP = '''# ---------------------------------------------------------------- the loop
 def train(steps: int, device: torch.device, log_every: int = 500) -> dict:
     t = SimpleNamespace(**TRAIN)
@@ -222,9 +225,7 @@ def train(steps: int, device: torch.device, log_every: int = 500) -> dict:
             with torch.no_grad():
                 fake = G(noise(), y_fake)
             real_logits, fake_logits = D(x, y), D(fake, y_fake)
-            loss_d = d_loss(t.loss, real_logits, fake_logits)
-            if t.loss == "wgan-gp" and t.gp_lambda > 0:
-                loss_d = loss_d + t.gp_lambda * gradient_penalty(D, x, fake, y)
+            loss_d = d_loss(t.loss, real_logits, fake_logits)PENALTY
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             norm_d = torch.linalg.vector_norm(torch.stack(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from .metrics import evaluate_generator
 from .presets import get_preset
 from .train import Trainer
 
-HELD_RADIUS = 0.25  # a sample "held" by a mode lies within this of its centre (ring8's modes are 0.77 apart)
+HELD_RADIUS = 0.25  # a sample "held" by a mode lies this near its centre (ring8's are 0.77 apart)
 HELD_SHARE = 0.05  # a mode is held when it holds at least this share of the samples
 WINDOW = 100  # steps the D-score gap is averaged over (the last ones of the run)
 GRAD_WINDOW = 200  # steps G's gradient norm median is taken over (the last ones of the run)
@@ -121,13 +122,19 @@ def _modes_held(trainer: Trainer, n: int = 2000) -> float:
     return float((share >= HELD_SHARE).sum())
 
 
-def _quality(trainer: Trainer, key: str) -> float | None:
-    cache = trainer.__dict__.setdefault("_lesson_quality", {})
-    if trainer.step_count not in cache:
-        cache[trainer.step_count] = evaluate_generator(
-            trainer.sampler(), trainer.dataset, trainer.config.model, device=trainer.device)
-    value = cache[trainer.step_count].get(key)
-    return None if value is None else float(value)
+@dataclass
+class Trained:
+    """A lesson's run once trained; its quality is measured on first use, then kept."""
+    trainer: Trainer
+
+    @cached_property
+    def quality(self) -> dict[str, Any]:
+        t = self.trainer
+        return evaluate_generator(t.sampler(), t.dataset, t.config.model, device=t.device)
+
+    def metric(self, key: str) -> float | None:
+        value = self.quality.get(key)
+        return None if value is None else float(value)
 
 
 def _d_gap(trainer: Trainer) -> float:
@@ -140,20 +147,21 @@ def _g_grad(trainer: Trainer) -> float:
     return float(np.median(norms[-GRAD_WINDOW:]))
 
 
-# name -> (words, how it is measured on a trained Trainer)
-QUANTITIES: dict[str, tuple[str, Callable[[Trainer], float | None]]] = {
-    "modes": ("modes captured (3 sigma, VEEGAN)", lambda t: _quality(t, "modes_captured")),
-    "high_quality": ("% high-quality samples", lambda t: _quality(t, "high_quality_pct")),
-    "modes_held": (f"modes holding ≥ {HELD_SHARE:.0%} of samples", _modes_held),
-    "d_gap": (f"mean D(x) − D(G(z)) over the last {WINDOW} steps", _d_gap),
-    "g_grad": (f"median ‖∇G‖ over the last {GRAD_WINDOW} steps", _g_grad),
-    "fd_ratio": ("FD / real-vs-real baseline", lambda t: _quality(t, "fd_ratio")),
-    "digits": ("digits covered (of 10)", lambda t: _quality(t, "digits_covered")),
+# name -> (words, how it is measured on a trained run)
+QUANTITIES: dict[str, tuple[str, Callable[[Trained], float | None]]] = {
+    "modes": ("modes captured (3 sigma, VEEGAN)", lambda t: t.metric("modes_captured")),
+    "high_quality": ("% high-quality samples", lambda t: t.metric("high_quality_pct")),
+    "modes_held": (f"modes holding ≥ {HELD_SHARE:.0%} of samples",
+                   lambda t: _modes_held(t.trainer)),
+    "d_gap": (f"mean D(x) − D(G(z)) over the last {WINDOW} steps", lambda t: _d_gap(t.trainer)),
+    "g_grad": (f"median ‖∇G‖ over the last {GRAD_WINDOW} steps", lambda t: _g_grad(t.trainer)),
+    "fd_ratio": ("FD / real-vs-real baseline", lambda t: t.metric("fd_ratio")),
+    "digits": ("digits covered (of 10)", lambda t: t.metric("digits_covered")),
     "label_accuracy": ("% classified as the digit asked for",
-                       lambda t: _percent(_quality(t, "label_accuracy"))),
+                       lambda t: _percent(t.metric("label_accuracy"))),
     "rollbacks": ("divergences rolled back",
-                  lambda t: float(sum("diverged" in r.event for r in t.history))),
-    "step": ("the step the run ends on", lambda t: float(t.step_count)),
+                  lambda t: float(sum("diverged" in r.event for r in t.trainer.history))),
+    "step": ("the step the run ends on", lambda t: float(t.trainer.step_count)),
 }
 
 
@@ -182,13 +190,13 @@ def _train(trainer: Trainer, until: int, progress: Callable[[str], None] | None,
 def check(lesson: Lesson, device: str = "cpu",
           progress: Callable[[str], None] | None = None) -> list[Outcome]:
     """Train each of the lesson's runs and judge every claim on it."""
-    trained = {r.key: train_run(r, device, progress) for r in lesson.runs}
+    trained = {r.key: Trained(train_run(r, device, progress)) for r in lesson.runs}
     outcomes = []
     for claim in lesson.claims:
-        trainer = trained[claim.run]
+        run = trained[claim.run]
         words, measure = QUANTITIES[claim.quantity]
-        value = measure(trainer)
-        when = "" if claim.quantity == "step" else f" at step {trainer.step_count:,}"
+        value = measure(run)
+        when = "" if claim.quantity == "step" else f" at step {run.trainer.step_count:,}"
         outcomes.append(Outcome(claim, f"{lesson.run(claim.run).label} — {words}{when}", value,
                                 claim.holds(value)))
     return outcomes

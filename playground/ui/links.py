@@ -5,9 +5,9 @@ API spells it). `js/link.js` writes the URL back as the form changes: the preset
 that differs from that preset (so a link stays short and says what was changed). Opening a link
 restores it here (`parse`, at page load): the preset first, then each field on top of it, so two
 people who open the same link and press Train get the same run. `hide=` names controls to hide
-(classroom mode; their values still apply), `tab=` opens a tab, `lesson=` a lesson's card. A bad parameter (an unknown
-name, a value out of range, a combination the config refuses) is named in one sentence, and that
-field keeps the preset's value; nothing else is affected.
+(classroom mode; their values still apply), `tab=` opens a tab, `lesson=` a lesson's card. A
+bad parameter (an unknown name, a value out of range, a combination the config refuses) is
+named in one sentence, and that field keeps the preset's value; nothing else is affected.
 """
 from __future__ import annotations
 
@@ -155,7 +155,8 @@ def wire(ctx: Any, form: Any, note: gr.Markdown, copy_btn: gr.Button, link_box: 
                                                      else {})) for f in FIELDS],
                 gr.update(value=link.note, visible=bool(link.note)),
                 gr.Tabs(selected=link.tab) if link.tab else gr.skip(),
-                *(lessons.show(link.lesson) if link.lesson else [gr.skip()] * len(lessons.outputs))]
+                *(lessons.show(link.lesson) if link.lesson
+                  else [gr.skip()] * len(lessons.outputs))]
 
     write = dict(fn=None, inputs=[form.preset, *fields], outputs=None, api_visibility="private",
                  js=script("link", PRESETS={n: base_values(n, device) for n in PRESETS},

@@ -47,12 +47,10 @@ def dropdown(ctx: AppContext, elem_id: str) -> gr.Dropdown:
 def use_model(ctx: AppContext, session: Session, choice: str) -> Iterator[Trainer]:
     """The chosen model, its lock held for the duration of the block."""
     if choice in KEPT:
-        index = KEPT.index(choice)
-        with session.lock:
-            run = session.kept[index] if index < len(session.kept) else None
+        run = _kept(session, choice)
         if run is None:
-            raise error(f"This session has no kept run {index + 1}: keep one in the Train tab "
-                        "(Runs side by side), or pick another model.")
+            raise error(f"This session has no kept run {KEPT.index(choice) + 1}: keep one in "
+                        "the Train tab (Runs side by side), or pick another model.")
         with run.lock:
             yield run.trainer
     elif choice == SESSION:
@@ -77,13 +75,18 @@ def use_model(ctx: AppContext, session: Session, choice: str) -> Iterator[Traine
 def describe(session: Session, choice: str) -> str:
     """Which model `choice` is, in words, for the tabs' results ("" for a bundled one)."""
     if choice in KEPT:
-        index = KEPT.index(choice)
-        with session.lock:
-            run = session.kept[index] if index < len(session.kept) else None
-        return f"kept run {index + 1}, “{run.name}”" if run is not None else ""
+        run = _kept(session, choice)
+        return f"kept run {KEPT.index(choice) + 1}, “{run.name}”" if run is not None else ""
     if choice == SESSION and session.run is not None:
         return f"this session's run “{session.run.name}”"
     return ""
+
+
+def _kept(session: Session, choice: str) -> Any:
+    """The session's kept run that `choice` ("kept:N") names, or None."""
+    index = KEPT.index(choice)
+    with session.lock:
+        return session.kept[index] if index < len(session.kept) else None
 
 
 def upload(ctx: AppContext, session: Session, file: Any) -> str:
