@@ -29,6 +29,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     for klass in (DataConfig, ModelConfig, TrainConfig):
         group = parser.add_argument_group(f"{klass.__name__} fields (override the preset)")
         for f in dataclasses.fields(klass):
+            if f.name == "points":  # a list: read from a CSV file (playground/points_io.py)
+                group.add_argument("--points", dest="points", default=None, metavar="CSV",
+                                   help="your own 2D points (dataset points): a CSV of x,y rows")
+                continue
             flags = [f"--{f.name.replace('_', '-')}"]
             if "_" in f.name:
                 flags.append(f"--{f.name}")
@@ -46,6 +50,15 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     config = get_preset(args.preset)
     names = [f.name for k in (DataConfig, ModelConfig, TrainConfig) for f in dataclasses.fields(k)]
     changes = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if "points" in changes:
+        from .points_io import read_points_csv
+
+        path = Path(changes["points"])
+        try:
+            changes["points"] = read_points_csv(path.read_bytes(), path.name)
+        except OSError as e:
+            raise CLIError(f"cannot read {path}: {e.strerror or e}") from None
+        changes.setdefault("dataset", "points")
     return config.replace(**changes) if changes else config
 
 
@@ -173,6 +186,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if trainer.config.model.conditional and labels is None:
         labels = [s % trainer.num_classes for s in seeds]
     samples = generate(trainer.sampler(), seeds, trainer.config.model.z_dim,
+                       noise=trainer.config.model.noise,
                        truncation=args.truncation, labels=labels, device=trainer.device)
     if args.csv is not None:
         _write_points(Path(args.csv), seeds, samples)
@@ -194,14 +208,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def _write_points(path: Path, seeds: list[int], points: Any) -> None:
     """Generated 2D points as CSV: seed,x,y (a header line first)."""
-    import csv
+    from .points_io import points_csv
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["seed", "x", "y"])
-        for seed, (x, y) in zip(seeds, points.tolist()):
-            writer.writerow([seed, f"{x:.6g}", f"{y:.6g}"])
+    path.write_text(points_csv(seeds, points))
 
 
 def cmd_judge(args: argparse.Namespace) -> int:

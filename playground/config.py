@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .settings import (ACTIVATIONS, ARCHITECTURES, BUNDLED_DATASETS, DATASETS,  # noqa: F401
-                       DEVICES, FOLDER_DATASET, LOSSES, MAX_SEED, MAX_SHOWN, OPTIMIZERS,
-                       PRECISIONS, TORCHVISION_DATASETS, TOY_DATASETS, SettingError, label, normalise,
-                       short_repr)
+                       DATASETS_2D, DEVICES, FOLDER_DATASET, LOSSES, MAX_SEED, MAX_SHOWN, NOISES,
+                       OPTIMIZERS, POINTS_DATASET, PRECISIONS, TORCHVISION_DATASETS,
+                       TOY_DATASETS, SettingError, label, normalise, short_repr)
 
 __all__ = ["DataConfig", "ModelConfig", "TrainConfig", "RunConfig", "field_names", "short_repr",
-           "ACTIVATIONS", "ARCHITECTURES", "BUNDLED_DATASETS", "DATASETS", "DEVICES",
-           "FOLDER_DATASET", "LOSSES", "MAX_SEED", "OPTIMIZERS", "PRECISIONS", "TORCHVISION_DATASETS",
-           "TOY_DATASETS", "SettingError"]
+           "ACTIVATIONS", "ARCHITECTURES", "BUNDLED_DATASETS", "DATASETS", "DATASETS_2D", "DEVICES",
+           "FOLDER_DATASET", "LOSSES", "MAX_SEED", "NOISES", "OPTIMIZERS", "POINTS_DATASET",
+           "PRECISIONS", "TORCHVISION_DATASETS", "TOY_DATASETS", "SettingError"]
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,25 @@ class DataConfig:
     download: bool = False  # let torchvision try the network when files are missing
     image_size: int = 28  # side of square images for dataset="images" (others are fixed)
     channels: int = 1  # 1 = grayscale, 3 = RGB, for dataset="images"
+    # Your own 2D data, for dataset="points": (x, y) pairs, drawn or from a CSV; each batch
+    # draws among them and adds a small Gaussian jitter (toy2d.points_set)
+    points: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         normalise(self)  # types and ranges, from playground/settings.py
         if self.dataset == FOLDER_DATASET and not self.path:
             raise SettingError("dataset", "Dataset: dataset='images' needs your images: a "
                                "folder or .zip of PNG/JPEG files (path='')")
+        if self.dataset == POINTS_DATASET and not self.points:
+            raise SettingError("points", "Your points: dataset='points' needs at least one "
+                               "point: draw on the view or upload a CSV of x,y rows")
+        if self.points and self.dataset != POINTS_DATASET:
+            raise SettingError("points", f"Your points: points are used only with dataset="
+                               f"'points', not dataset={self.dataset!r}")
 
     @property
     def is_2d(self) -> bool:
-        return self.dataset in TOY_DATASETS
+        return self.dataset in DATASETS_2D
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,7 @@ class ModelConfig:
     d_width: int = 128  # MLP: last hidden width of D; DCGAN: base channels of D
     d_depth: int = 1  # MLP: hidden layers in D (784 -> 128 -> 1 with the defaults)
     activation: str = "relu"  # hidden activation of the MLP's G (D uses leaky ReLU unless set)
+    noise: str = "gaussian"  # z ~ N(0, I) ("gaussian") or uniform on [-1, 1]^z_dim ("uniform")
     spectral_norm: bool = False  # spectral normalisation on D's layers (stabilises D)
     pack: int = 1  # PacGAN packing: D judges `pack` samples jointly (1 = off)
 

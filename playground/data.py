@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import TOY_DATASETS, DataConfig
+from .config import DATASETS_2D, POINTS_DATASET, DataConfig
 from .device import pick_device
 from .images import load_image_folder
-from .toy2d import TOY2D, Toy2D
+from .toy2d import TOY2D, Toy2D, points_set
 
 HELDOUT_PER_CLASS = 50  # bundled MNIST: 50 of each digit's 500 are held out
 SPLIT_SEED = 20_240_601  # fixed, so every machine gets the same bundled/own-images split
@@ -190,15 +190,15 @@ def _split_in_place(x: torch.Tensor, train_rows: torch.Tensor,
     return x[:len(train_rows)], heldout
 
 
-def _load_toy(name: str, device: torch.device) -> Dataset:
-    toy = TOY2D[name]
-    return Dataset(name, (2,), 0, None, None, None, None, toy,
-                   f"{name}: {toy.description}, sampled fresh for every batch", device)
+def _load_toy(cfg: DataConfig, device: torch.device) -> Dataset:
+    toy = points_set(cfg.points) if cfg.dataset == POINTS_DATASET else TOY2D[cfg.dataset]
+    return Dataset(cfg.dataset, (2,), 0, None, None, None, None, toy,
+                   f"{cfg.dataset}: {toy.description}, sampled fresh for every batch", device)
 
 
 def expected_shape(cfg: DataConfig) -> tuple[int, ...]:
     """The data_shape `load_dataset(cfg)` will give, without loading anything."""
-    if cfg.dataset in TOY_DATASETS:
+    if cfg.dataset in DATASETS_2D:
         return (2,)
     if cfg.dataset == "cifar10":
         return (3, 32, 32)
@@ -216,8 +216,8 @@ def load_dataset(cfg: DataConfig, device: torch.device | str = "cpu", *,
     `max_decoded_bytes`, would be larger than that once decoded).
     """
     device = pick_device("auto") if device == "auto" else torch.device(device)
-    if cfg.dataset in TOY_DATASETS:
-        return _load_toy(cfg.dataset, device)
+    if cfg.dataset in DATASETS_2D:
+        return _load_toy(cfg, device)
     if cfg.dataset == "mnist":
         return _load_bundled(device)
     if cfg.dataset in _TORCHVISION:

@@ -195,6 +195,13 @@ _PENALTY = '''
             if t.gp_lambda > 0:  # WGAN-GP: D's gradient norm held near 1 between reals and fakes
                 loss_d = loss_d + t.gp_lambda * gradient_penalty(D, x, fake, y)'''
 _LOOP = '''# ---------------------------------------------------------------- the loop
+def draw_noise(n: int, z_dim: int, gen: torch.Generator) -> Tensor:
+    """n noise vectors z: N(0, 1) when MODEL["noise"] is "gaussian", else uniform on [-1, 1]."""
+    if MODEL.get("noise", "gaussian") == "uniform":
+        return torch.rand(n, z_dim, generator=gen) * 2 - 1
+    return torch.randn(n, z_dim, generator=gen)
+
+
 def train(steps: int, device: torch.device, log_every: int = 500) -> dict:
     t = SimpleNamespace(**TRAIN)
     conditional = MODEL["conditional"]
@@ -208,8 +215,8 @@ def train(steps: int, device: torch.device, log_every: int = 500) -> dict:
     noise_gen = torch.Generator().manual_seed(seed + 2)  # z
     n = t.batch_size
 
-    def noise() -> Tensor:
-        return torch.randn(n, MODEL["z_dim"], generator=noise_gen).to(device)
+    def noise() -> Tensor:  # z ~ N(0, I), or uniform on [-1, 1] (MODEL["noise"])
+        return draw_noise(n, MODEL["z_dim"], noise_gen).to(device)
 
     def fake_labels() -> Tensor | None:
         return torch.randint(NUM_CLASSES, (n,), generator=data_gen).to(device) \\
@@ -287,8 +294,8 @@ def save_safetensors(tensors: dict[str, Tensor], path: str, metadata: dict[str, 
 
 def fixed_noise(count: int, z_dim: int) -> Tensor:
     """The playground's progress noise: one draw per seed 0..count-1."""
-    return torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(s))
-                        for s in range(count)])
+    return torch.cat([draw_noise(1, z_dim, torch.Generator().manual_seed(s))
+                      for s in range(count)])
 
 
 def save_checkpoint(run: dict, path: str, steps: int) -> None:

@@ -62,6 +62,7 @@ class ViewFrame:
     grid: np.ndarray | None = None  # images: (N, C, H, W) uint8
     scores: np.ndarray | None = None  # images: (N,) uint8, D's score of each image x 255
     labels: list[int] | None = None  # images of a conditional model: the class of each
+    extras: dict[str, Any] | None = None  # 2D: the layers a page asked for (layers.py)
 
     @property
     def nbytes(self) -> int:
@@ -148,6 +149,7 @@ class ViewJob:
     loss: str = ""
     lock: Any = None  # held while computing (the models may be shared copies)
     heat: np.ndarray | None = None  # 2D: a decision map to reuse instead of computing one
+    extras: Any = None  # 2D: a layers.ExtrasJob, computed on the same models
 
     def run(self) -> ViewFrame:
         if self.lock is None:
@@ -171,9 +173,10 @@ class ViewJob:
             points, moves = generator_gradients(self.G, self.D, self.z, self.loss)
             fake_scores = scores(self.D, torch.from_numpy(points).float())
         q_moves, scale = moves_to_i8(moves)
+        extras = self.extras.compute(self.G, self.D, self.step) if self.extras else None
         return ViewFrame(self.step, "2d", self.lim, points_to_u16(points, self.lim),
                          unit_to_u8(fake_scores), q_moves, scale,
-                         heat if heat.dtype == np.uint8 else unit_to_u8(heat))
+                         heat if heat.dtype == np.uint8 else unit_to_u8(heat), extras=extras)
 
 
 def _view_2d(G: nn.Module, D: nn.Module, z: torch.Tensor, lim: float, loss: str,
@@ -248,7 +251,7 @@ def real_points(trainer: Any, n: int = REAL_POINTS) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------ encoding
-def _pack(array: np.ndarray) -> dict[str, Any]:
+def pack(array: np.ndarray) -> dict[str, Any]:
     """A little-endian array as base64, deflated when large: {"b64", "z", "dtype", "shape"}."""
     data = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False)
     raw = data.tobytes()
@@ -274,14 +277,17 @@ def encode_view(view: ViewFrame, real: np.ndarray | None = None,
     left out (the browser keeps the last one it got)."""
     out: dict[str, Any] = {"step": view.step, "kind": view.kind}
     if view.kind == "2d":
-        out.update(lim=view.lim, move_scale=view.move_scale, fake=_pack(view.fake),
-                   fake_scores=_pack(view.fake_scores), moves=_pack(view.moves))
+        out.update(lim=view.lim, move_scale=view.move_scale, fake=pack(view.fake),
+                   fake_scores=pack(view.fake_scores), moves=pack(view.moves))
         if heat:
-            out["heat"] = _pack(view.heat)
+            out["heat"] = pack(view.heat)
         if real is not None:
-            out["real"] = _pack(points_to_u16(real, view.lim))
+            out["real"] = pack(points_to_u16(real, view.lim))
+        for name in ("manifold", "dstar"):
+            if view.extras and name in view.extras:
+                out[name] = view.extras[name]
     else:
-        out.update(grid=_pack(view.grid), scores=_pack(view.scores), labels=view.labels)
+        out.update(grid=pack(view.grid), scores=pack(view.scores), labels=view.labels)
     return out
 
 
@@ -384,21 +390,24 @@ def check_frame(frame: Any) -> None:
         decode_view(view)
 
 
-def preview_frame(dataset: str, seq: int = 0) -> dict[str, Any]:
+def preview_frame(data_config: Any, seq: int = 0) -> dict[str, Any]:
     """A frame showing a dataset's real data before any model exists: the real points of a 2D
-    set, or 64 real images. Raises DatasetUnavailable when the data is not here."""
+    set, or 64 real images. `data_config` is a `DataConfig` (or a dataset's name). Raises
+    DatasetUnavailable when the data is not here."""
     from .config import DataConfig
     from .data import load_dataset
 
-    data = load_dataset(DataConfig(dataset=dataset), "cpu")
+    if isinstance(data_config, str):
+        data_config = DataConfig(dataset=data_config)
+    data = load_dataset(data_config, "cpu")
     head = FrameHead(seq, "", 0, 0, "idle", note=data.info)
     if data.toy is not None:
         real, _ = data.real_sample(REAL_POINTS, torch.Generator().manual_seed(0))
         view = {"step": 0, "kind": "2d", "lim": float(data.toy.lim), "preview": True,
-                "real": _pack(points_to_u16(real.numpy(), float(data.toy.lim)))}
+                "real": pack(points_to_u16(real.numpy(), float(data.toy.lim)))}
     else:
         images, labels = data.real_sample(GRID_IMAGES, torch.Generator().manual_seed(0),
                                           split="train")
-        view = {"step": 0, "kind": "images", "preview": True, "grid": _pack(images_to_u8(images)),
+        view = {"step": 0, "kind": "images", "preview": True, "grid": pack(images_to_u8(images)),
                 "labels": None if labels is None else [int(v) for v in labels]}
     return make_frame(head, None, view)

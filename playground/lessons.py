@@ -21,6 +21,7 @@ import torch
 
 from .metrics import evaluate_generator
 from .presets import get_preset
+from .sample import draw_noise
 from .train import Trainer
 
 HELD_RADIUS = 0.25  # a sample "held" by a mode lies this near its centre (ring8's are 0.77 apart)
@@ -112,7 +113,8 @@ class Outcome:
 def _modes_held(trainer: Trainer, n: int = 2000) -> float:
     """How many modes hold >= HELD_SHARE of n samples within HELD_RADIUS: a collapsed G holds
     one or two however sharp it is; the 3-sigma 'modes captured' also needs sharpness."""
-    z = torch.randn(n, trainer.config.model.z_dim, generator=torch.Generator().manual_seed(0))
+    model = trainer.config.model
+    z = draw_noise(n, model.z_dim, model.noise, torch.Generator().manual_seed(0))
     with torch.no_grad():
         points = trainer.sampler().cpu()(z).float().numpy()
     centres = trainer.dataset.toy.centres.numpy()

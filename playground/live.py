@@ -252,6 +252,28 @@ class LiveRun(RunFrames):
             self.changed(text)
             return text
 
+    def step_slowly(self) -> str:
+        """One iteration taken apart into its stages (`slowmo.explain_iteration`), kept for the
+        live view to play. Pauses a running loop first."""
+        from .slowmo import explain_iteration
+
+        self.pause()
+        self.wait_stopped()
+        with self.lock:
+            self._apply_pending()
+            result = explain_iteration(self.trainer)
+            if result["event"]:
+                self.warning = result["event"]
+                self._set_state("diverged")
+                return "The step diverged: see the warning."
+            self.slowmo = result
+            self.slowmo_id += 1
+            self.state = "paused"
+            text = (f"Step, slowly: iteration {result['step']:,} in {len(result['stages'])} "
+                    "stages; the view plays them (Next stage, or Play).")
+            self.changed(text)
+            return text
+
     def begin_steps(self) -> None:
         """Before a caller plays steps itself (`play_chunk`): stop the worker, clear Pause."""
         self.pause()

@@ -20,6 +20,12 @@ HIDDEN = ("dataset", "seed", "metric_set", "class_counts", "mode_counts", "relia
 def quality_sentence(result: dict[str, Any]) -> str:
     """One sentence: what was measured, and the bar a good model meets."""
     kind = result.get("metric_set")
+    if kind == "2d" and "points_total" in result:
+        hq, reached = result["high_quality_pct"], result["points_reached_pct"]
+        good = hq >= HIGH_QUALITY_BAR
+        return (f"{hq:.0f} % of samples on your data (within {result['near_radius']:.2g} of a "
+                f"point), {reached:.0f} % of your {result['points_total']:,} points reached (a "
+                f"good model: ≥ {HIGH_QUALITY_BAR:.0f} % on the data){': met' if good else ''}.")
     if kind == "2d" and "modes_total" in result:
         total, got, hq = result["modes_total"], result["modes_captured"], result["high_quality_pct"]
         good = got == total and hq >= HIGH_QUALITY_BAR

@@ -16,7 +16,8 @@ from typing import Any
 from . import alerts
 from .charts import CurveColumns
 from .frames import (FrameHead, ModelCopies, ViewFrame, curves_since, encode_view, make_frame,
-                     real_points, view_job)
+                     real_points, view_job, view_lim)
+from .layers import ExtrasJob, QualitySeries, Wants, contour_payload, eval_noise, z_payload
 from .train import StepRecord, Trainer
 
 # While someone watches, a chunk lasts one frame period and a fresh frame can follow each: about
@@ -41,6 +42,8 @@ class Snapshot:
     job: Any = None  # frames.ViewJob on the run's model copies
     view: ViewFrame | None = None  # computed once, by whoever needs it first
     fresh_heat: bool = True  # the decision map is worked out anew for this one
+    wants: Wants = field(default_factory=Wants)  # the layers its view holds
+    last: dict[str, Any] | None = None  # the last step's numbers (loss_d, ..., d_fake)
     lock: Any = field(default_factory=threading.Lock, repr=False)
 
     def compute(self) -> ViewFrame:
@@ -66,6 +69,12 @@ class RunFrames:
         self._heat: Any = None  # the last decision map worked out (2D), and whether the
         self._heat_reused = False  # last snapshot reused it
         self.frame_period = FRAME_PERIOD_S["2d" if trainer.is_2d else "images"]
+        self._wants = Wants()  # what the page watching last asked for
+        self.quality = QualitySeries()  # KL, JS, high quality over steps (2D)
+        self._contour: dict[str, Any] | None = None  # the real density's lines, once a run
+        self._eval_z: Any = None  # the quality series' noise, once a run
+        self.slowmo: dict[str, Any] | None = None  # the last "Step, slowly" (slowmo.py)
+        self.slowmo_id = 0
 
     @property
     def watched(self) -> bool:
@@ -86,9 +95,22 @@ class RunFrames:
         if job.real is not None and reuse:
             job.heat = self._heat
         self._heat_reused = reuse
+        wants = self._wants
+        if job.real is not None:
+            if self._eval_z is None:
+                self._eval_z = eval_noise(t.config.model.z_dim, t.config.model.noise)
+            job.extras = ExtrasJob(t.dataset.toy, job.lim, t.config.model.z_dim,
+                                   t.config.model.noise, wants,
+                                   self.quality.due(t.step_count) and t.step_count > 0,
+                                   self._eval_z)
         snap = Snapshot(self.seq, head, self._curves.update(t.history), t.config.train.steps,
                         t.history[-HISTORY_TAIL:], list(self.metrics), t.config.train.loss, job)
         snap.fresh_heat = not reuse
+        snap.wants = wants
+        last = next((r for r in reversed(t.history) if not r.event), None)
+        if last is not None:
+            snap.last = {k: getattr(last, k) for k in ("step", "loss_d", "loss_g", "d_real",
+                                                        "d_fake")}
         return snap
 
     def _take_snapshot(self) -> None:
@@ -100,10 +122,17 @@ class RunFrames:
             self._cond.notify_all()
 
     def frame(self, after_seq: int = -1, since_step: int = -1, with_real: bool = False,
-              timeout: float = 2.0) -> dict[str, Any] | None:
+              timeout: float = 2.0, wants: Wants | None = None,
+              slow_seen: int = -1) -> dict[str, Any] | None:
         """The next frame newer than `after_seq`, waiting up to `timeout` s; None if nothing
-        changed. Curves come from after `since_step`; `with_real` adds the real 2D points."""
+        changed. Curves come from after `since_step`; `with_real` adds the real 2D points;
+        `wants` names the layers the page shows (a frame holding fewer is captured again);
+        a "Step, slowly" newer than `slow_seen` comes with it."""
         self._watched_at = time.monotonic()
+        wants = wants or Wants()
+        self._wants = wants
+        if wants.contour and self.trainer.is_2d:
+            after_seq = -1  # the page lacks the contour lines: answer at once
         deadline = time.monotonic() + max(0.0, timeout)
         snap = None
         with self._cond:
@@ -120,6 +149,8 @@ class RunFrames:
                 if self.state == "training":
                     self._wanted = True
                 self._cond.wait(min(remaining, 0.5))
+        if snap is not None and self.trainer.is_2d and not snap.wants.covers(wants):
+            snap = None  # a layer was switched on: this one must show it
         if snap is None:
             with self.lock:
                 if self.closed:
@@ -127,7 +158,7 @@ class RunFrames:
                 snap = self._capture()
                 with self._cond:
                     self._latest = snap
-        return self._frame_of(snap, since_step, with_real)
+        return self._frame_of(snap, since_step, with_real, wants, slow_seen)
 
     def _alerts(self, snap: Snapshot) -> list[dict[str, Any]]:
         """The alerts of a snapshot, worked out again only every ALERT_EVERY_S (they look at
@@ -141,10 +172,14 @@ class RunFrames:
         self._alert_cache = (key, time.monotonic(), found)
         return found
 
-    def _frame_of(self, snap: Snapshot, since_step: int, with_real: bool) -> dict[str, Any]:
+    def _frame_of(self, snap: Snapshot, since_step: int, with_real: bool,
+                  wants: Wants | None = None, slow_seen: int = -1) -> dict[str, Any]:
+        wants = wants or Wants()
         view = snap.compute()
         if view.kind == "2d" and snap.fresh_heat:
             self._heat = view.heat
+        if view.extras and "quality" in view.extras:
+            self.quality.add(view.extras.pop("quality"))
         self.timelapse.offer(view)
         head = snap.head
         head.alerts = self._alerts(snap)
@@ -155,7 +190,24 @@ class RunFrames:
         curves = curves_since(snap.columns, since_step, snap.target, final)
         # The decision map when it is new, or when this watcher starts afresh.
         heat = snap.fresh_heat or with_real or since_step < 0
-        return make_frame(head, curves, encode_view(view, real, heat))
+        frame = make_frame(head, curves, encode_view(view, real, heat))
+        frame["last"] = snap.last
+        frame["noise"] = self.trainer.config.model.noise
+        if view.kind == "2d":
+            frame["quality"] = self.quality.since(wants.quality_since, wants.quality_last)
+            if with_real:
+                frame["view"].update(z_payload(snap.job.z))
+            if wants.contour:
+                frame["view"]["contour"] = self.contour()
+        if self.slowmo is not None and self.slowmo_id != slow_seen:
+            frame["slowmo"] = {**self.slowmo, "id": self.slowmo_id}
+        return frame
+
+    def contour(self) -> dict[str, Any]:
+        """The real density's contour lines (worked out once a run: the data never changes)."""
+        if self._contour is None:
+            self._contour = contour_payload(self.trainer.dataset.toy, view_lim(self.trainer))
+        return self._contour
 
     def latest_view(self) -> ViewFrame:
         """The view of the model as it is now (for the picture download)."""

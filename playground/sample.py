@@ -2,6 +2,7 @@
 
 A seed names one latent vector: `z = torch.randn(z_dim, generator=Generator().manual_seed(seed))`,
 drawn on its own, so seed 12 gives the same image whether it is drawn alone or among 63 others.
+A model trained on uniform noise (`ModelConfig.noise`) draws `2 * torch.rand(...) - 1` instead.
 Truncation multiplies z by psi in (0, 1]: psi = 1 is no truncation; smaller psi pulls z toward the
 mean latent 0, giving more typical but less varied samples.
 """
@@ -55,7 +56,21 @@ def _check_seed(seed: object) -> int:
     return int(seed)
 
 
-def latents(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -> torch.Tensor:
+NOISES = ("gaussian", "uniform")
+
+
+def draw_noise(n: int, z_dim: int, noise: str, generator: torch.Generator,
+               device: str | torch.device | None = None) -> torch.Tensor:
+    """(n, z_dim) noise from `generator`: N(0, 1) ("gaussian") or uniform on [-1, 1]."""
+    if noise == "gaussian":
+        return torch.randn(n, z_dim, generator=generator, device=device)
+    if noise == "uniform":
+        return torch.rand(n, z_dim, generator=generator, device=device).mul_(2).sub_(1)
+    raise ValueError(f"noise={short_repr(noise)} is not one of: {', '.join(NOISES)}")
+
+
+def latents(seeds: Sequence[int], z_dim: int, truncation: float = 1.0,
+            noise: str = "gaussian") -> torch.Tensor:
     """(N, z_dim) float32 latents on the CPU, one independent draw per seed, times `truncation`."""
     if isinstance(z_dim, bool) or not isinstance(z_dim, int) or z_dim < 1:
         raise ValueError(f"z_dim={z_dim!r} must be a whole number of at least 1")
@@ -64,8 +79,8 @@ def latents(seeds: Sequence[int], z_dim: int, truncation: float = 1.0) -> torch.
     if not checked:
         raise ValueError("no seeds given: pass at least one seed")
     # One generator per seed, so a seed's z never depends on its neighbours in the batch.
-    z = torch.stack([torch.randn(z_dim, generator=torch.Generator().manual_seed(s))
-                     for s in checked])
+    z = torch.cat([draw_noise(1, z_dim, noise, torch.Generator().manual_seed(s))
+                   for s in checked])
     return z * truncation if truncation != 1.0 else z
 
 
@@ -144,13 +159,14 @@ def run_generator(G: nn.Module, z: torch.Tensor, y: torch.Tensor | None,
 
 def generate(G: nn.Module, seeds: Sequence[int], z_dim: int, *, truncation: float = 1.0,
              labels: int | Sequence[int] | None = None, device: str | torch.device = "cpu",
-             batch_size: int = 256) -> torch.Tensor:
+             batch_size: int = 256, noise: str = "gaussian") -> torch.Tensor:
     """G's outputs for `seeds` (images (N,C,H,W) in [-1,1] or points (N,2)), on the CPU.
 
     G runs in eval mode without gradients; its own train/eval modes are restored afterwards.
-    `labels` (conditional models): one class for all seeds, or one per seed.
+    `labels` (conditional models): one class for all seeds, or one per seed. `noise`: the
+    model's own (`ModelConfig.noise`).
     """
-    z = latents(seeds, z_dim, truncation)
+    z = latents(seeds, z_dim, truncation, noise)
     return run_generator(G, z, _labels_for(labels, len(z)), device, batch_size)
 
 
@@ -171,7 +187,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 def interpolate(G: nn.Module, seed_a: int, seed_b: int, frames: int, z_dim: int, *,
                 mode: str = "slerp", label: int | None = None, device: str | torch.device = "cpu",
-                truncation: float = 1.0) -> torch.Tensor:
+                truncation: float = 1.0, noise: str = "gaussian") -> torch.Tensor:
     """(frames, ...) outputs of G along the path from seed_a's latent to seed_b's, on the CPU.
 
     The first and last frames use exactly the seeds' latents, so they match `generate`.
@@ -180,7 +196,7 @@ def interpolate(G: nn.Module, seed_a: int, seed_b: int, frames: int, z_dim: int,
         raise ValueError(f"frames={frames!r} is out of range: allowed [2, {MAX_FRAMES}]")
     if mode not in ("slerp", "lerp"):
         raise ValueError(f"mode={mode!r} is not one of: slerp, lerp")
-    za, zb = latents([seed_a, seed_b], z_dim, truncation)
+    za, zb = latents([seed_a, seed_b], z_dim, truncation, noise)
     t = torch.linspace(0.0, 1.0, frames, dtype=torch.float64)
     if mode == "slerp":
         z = slerp(za, zb, t)

@@ -22,11 +22,13 @@ import numpy as np
 MAX_SHOWN = 60  # characters of a bad value quoted back in an error message
 MAX_SEED = 2**63 - 1
 
+POINTS_DATASET = "points"  # your own 2D points: drawn on the view or from a CSV (DataConfig.points)
 TOY_DATASETS = ("ring8", "grid25", "spiral", "moons", "line")
+DATASETS_2D = TOY_DATASETS + (POINTS_DATASET,)
 BUNDLED_DATASETS = ("mnist",)  # the 5,000-digit subset shipped inside the package
 TORCHVISION_DATASETS = ("mnist-full", "fashion-mnist", "kmnist", "cifar10")
 FOLDER_DATASET = "images"  # your own folder or .zip of PNG/JPEG (DataConfig.path)
-DATASETS = TOY_DATASETS + BUNDLED_DATASETS + TORCHVISION_DATASETS + (FOLDER_DATASET,)
+DATASETS = DATASETS_2D + BUNDLED_DATASETS + TORCHVISION_DATASETS + (FOLDER_DATASET,)
 
 ARCHITECTURES = ("mlp", "dcgan")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
@@ -34,6 +36,9 @@ LOSSES = ("non-saturating", "minimax", "lsgan", "hinge", "wgan-gp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16", "auto")  # see playground/precision.py
+NOISES = ("gaussian", "uniform")  # z ~ N(0, I), or uniform on [-1, 1]^z_dim
+MAX_POINTS = 10_000  # your own 2D data: at most this many points
+MAX_COORD = 10.0  # ... each coordinate within [-MAX_COORD, MAX_COORD] (the toy sets' scale)
 
 
 def short_repr(value: Any, limit: int = MAX_SHOWN) -> str:
@@ -58,7 +63,7 @@ class SettingError(ValueError):
 class Setting:
     name: str  # the config field's name, as the API, the CLI and the URL spell it
     group: str  # "data", "model" or "train": the dataclass that holds it
-    kind: str  # "int", "float", "bool", "choice" or "str"
+    kind: str  # "int", "float", "bool", "choice", "str" or "points" (a list of [x, y] pairs)
     label: str  # what the form calls it
     hint: str  # one line under the control
     lo: float | None = None  # range of a number
@@ -94,9 +99,41 @@ class Setting:
             if not _hashable(value) or value not in self.choices:
                 return self._refuse(value, "is not one of: " + ", ".join(map(str, self.choices)))
             return value
+        if self.kind == "points":
+            return self._points(value)
         if not isinstance(value, str):
             return self._refuse(value, "must be text")
         return value
+
+    def _points(self, value: Any) -> tuple[tuple[float, float], ...]:
+        """A list of [x, y] pairs as a tuple of float pairs: finite, within +-MAX_COORD, at
+        most MAX_POINTS of them. Nothing is dropped or rounded: one bad pair refuses them all."""
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)):
+            return self._refuse(value, "must be a list of [x, y] pairs")
+        if len(value) > MAX_POINTS:
+            raise SettingError(self.name, f"{self.label}: {len(value):,} points is too many: "
+                               f"at most {MAX_POINTS:,}")
+        out = []
+        for i, pair in enumerate(value):
+            if isinstance(pair, np.ndarray):
+                pair = pair.tolist()
+            ok = isinstance(pair, (list, tuple)) and len(pair) == 2 and all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) for v in pair)
+            if not ok:
+                raise SettingError(self.name, f"{self.label}: point {i + 1} "
+                                   f"({short_repr(pair)}) is not a pair of numbers [x, y]")
+            x, y = float(pair[0]), float(pair[1])
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise SettingError(self.name, f"{self.label}: point {i + 1} ({_num(x)}, "
+                                   f"{_num(y)}) is not finite")
+            if abs(x) > MAX_COORD or abs(y) > MAX_COORD:
+                raise SettingError(self.name, f"{self.label}: point {i + 1} ({x:g}, {y:g}) is "
+                                   f"outside [-{MAX_COORD:g}, {MAX_COORD:g}]: rescale your "
+                                   "points to the toy sets' scale")
+            out.append((x, y))
+        return tuple(out)
 
     def _expected(self) -> str:
         if self.kind == "int":
@@ -105,6 +142,8 @@ class Setting:
             return f"must be a number in {self.range_text()}"
         if self.kind == "choice":
             return "is not one of: " + ", ".join(map(str, self.choices))
+        if self.kind == "points":
+            return "must be a list of [x, y] pairs"
         return "must be true or false" if self.kind == "bool" else "must be text"
 
     def _number(self, value: Any, kind: type, ranged: bool = True) -> Any:
@@ -161,6 +200,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     # ------------------------------------------------------------------ data
     _S("dataset", "data", "choice", "Dataset", "2D toy sets train in seconds; images take minutes.",
        choices=DATASETS),
+    _S("points", "data", "points", "Your points",
+       "Your own 2D data (dataset='points'): drawn on the view or from a CSV file; "
+       f"at most {MAX_POINTS:,} points within [-{MAX_COORD:g}, {MAX_COORD:g}]."),
     _S("path", "data", "str", "Images path", "Your folder or .zip of images (server side).",
        server_only=True),
     _S("data_root", "data", "str", "Data folder", "Where torchvision datasets live.",
@@ -188,6 +230,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
        advanced=True),
     _S("activation", "model", "choice", "Activation", "Hidden activation of G (mlp).",
        choices=ACTIVATIONS, advanced=True),
+    _S("noise", "model", "choice", "Noise",
+       "The distribution of z: gaussian N(0, 1) or uniform on [-1, 1].", choices=NOISES,
+       advanced=True),
     _S("spectral_norm", "model", "bool", "Spectral norm in D",
        "Limits how fast D can change: steadier games.", advanced=True),
     _S("pack", "model", "int", "Pack", "PacGAN: D judges this many samples together.",

@@ -1,9 +1,13 @@
-"""The 2D toy distributions: mixtures of Gaussians (ring8, grid25) and noisy curves.
+"""The 2D toy distributions: mixtures of Gaussians (ring8, grid25), noisy curves, your own points.
 
 A `Toy2D` is either a mixture of equal-weight isotropic Gaussians (`centres` (M, 2), `sigma`) or,
 when `centres` is empty, a curve (`curve` maps t in [0, 1) to points) blurred by Gaussian noise of
 std `sigma`. `lim` is the half-width of a square around the origin that holds the data, for plots.
-Sampling draws only from the `torch.Generator` it is given (a CPU generator).
+Your own points (`points_set`, drawn on the view or read from a CSV) are a mixture too: one
+Gaussian of a small std around each point, so the data has a density (the contour, the optimal
+discriminator) and D cannot learn a finite list by heart. Every set's density is an equal-weight
+mixture of isotropic Gaussians (`support`): exact for mixtures and points, the curve at 2,000
+places for curves. Sampling draws only from the `torch.Generator` it is given (a CPU generator).
 """
 from __future__ import annotations
 
@@ -22,6 +26,22 @@ class Toy2D:
     lim: float  # half-width of a square centred at 0 that holds (practically) all the data
     description: str = ""  # one line for users
     curve: Callable[[torch.Tensor], torch.Tensor] | None = None  # t (n,) in [0,1) -> (n, 2)
+
+    @property
+    def is_points(self) -> bool:
+        """Your own points (`points_set`): 'modes' are not meaningful for them."""
+        return self.name == POINTS_NAME
+
+    def support(self) -> torch.Tensor:
+        """(K, 2) centres of an equal-weight mixture of N(c, sigma^2 I) with this set's density:
+        the centres themselves, or the curve at CURVE_PLACES evenly spaced values of t (what
+        sampling draws t from: uniform on [0, 1))."""
+        if len(self.centres):
+            return self.centres
+        if self.curve is None:
+            raise ValueError(f"toy set {self.name!r} has neither centres nor a curve")
+        t = (torch.arange(CURVE_PLACES, dtype=torch.float64) + 0.5) / CURVE_PLACES
+        return self.curve(t).float()
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """n fresh points, (n, 2) float32 on the CPU, drawn only from `generator`."""
@@ -80,6 +100,28 @@ def _line(t: torch.Tensor) -> torch.Tensor:
 
 
 _NO_CENTRES = torch.zeros(0, 2)
+CURVE_PLACES = 2000  # a curve's density as a mixture of this many Gaussians along it
+POINTS_NAME = "points"
+POINTS_SIGMA = 0.02  # your points' jitter: std as a share of their view's half-width
+
+
+def points_lim(points: torch.Tensor) -> float:
+    """The half-width of the view of your points: 1.2 times their largest coordinate, rounded
+    up to a multiple of 0.5, at least 1 (so a few points near 0 still get a readable view)."""
+    top = float(points.abs().max()) if len(points) else 0.0
+    return max(1.0, math.ceil(1.2 * top / 0.5) * 0.5)
+
+
+def points_set(points) -> Toy2D:
+    """Your own points as a data set: each sample is one of them, chosen uniformly, plus
+    Gaussian jitter of std POINTS_SIGMA * lim (0.03 for points within +-1.25)."""
+    centres = torch.as_tensor(points, dtype=torch.float32).reshape(-1, 2)
+    if not len(centres):
+        raise ValueError("your points: give at least one point")
+    lim = points_lim(centres)
+    return Toy2D(POINTS_NAME, centres, POINTS_SIGMA * lim, lim,
+                 f"your {len(centres):,} points (each with a jitter of std "
+                 f"{POINTS_SIGMA * lim:.3g})")
 
 TOY2D: dict[str, Toy2D] = {
     # PacGAN/VEEGAN's 2D ring: 8 Gaussians on the unit circle, std 0.01.

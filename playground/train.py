@@ -12,7 +12,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -25,7 +25,7 @@ from .distributed import Group, check_batch
 from .losses import d_loss, g_loss, gradient_penalty
 from .models import EMA, build_models
 from .precision import autocast, check as check_precision
-from .sample import latents, run_generator
+from .sample import draw_noise, latents, run_generator
 
 WHICH = ("both", "d", "g")
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
@@ -112,7 +112,8 @@ class Trainer:
         self.opt_g = self._optimizer("g")
         self.opt_d = self._optimizer("d")
         n_fixed = FIXED_POINTS if self.is_2d else FIXED_IMAGES
-        self.fixed_noise = latents(range(n_fixed), config.model.z_dim).to(self.device)
+        self.fixed_noise = latents(range(n_fixed), config.model.z_dim,
+                                   noise=config.model.noise).to(self.device)
         self.fixed_labels = (torch.arange(n_fixed, device=self.device) % self.num_classes
                              if config.model.conditional else None)
         self.step_count = 0
@@ -123,6 +124,8 @@ class Trainer:
         self._good: dict[str, torch.Tensor] | None = None  # last finite state
         self._good_step = 0
         self.undo: list[dict[str, Any]] = []  # the values each live edit replaced, oldest first
+        # Shown each D and G step's tensors when set (slowmo.explain_iteration): f(kind, **t)
+        self.capture: Callable[..., None] | None = None
 
     # ----------------------------------------------------------------- properties
     @property
@@ -201,7 +204,8 @@ class Trainer:
 
     # ----------------------------------------------------------------- the game
     def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.config.model.z_dim, generator=self.noise_gen, device=self.device)
+        return draw_noise(n, self.config.model.z_dim, self.config.model.noise, self.noise_gen,
+                          self.device)
 
     def _mine(self, batch: torch.Tensor | None) -> torch.Tensor | None:
         """This process's share of a global batch (all of it, on one process)."""
@@ -218,13 +222,17 @@ class Trainer:
         x, y = map(self._mine, self.dataset.batch(tc.batch_size, self.data_gen))
         y_fake = self._mine(self._fake_labels(tc.batch_size))
         with autocast(self.device, self.precision):  # fp32 unless precision="bf16"
+            z = self._mine(self._noise(tc.batch_size))
             with torch.no_grad():
-                fake = self.G(self._mine(self._noise(tc.batch_size)), y_fake)
+                fake = self.G(z, y_fake)
             real_logits = self.D(x, y).float()
             fake_logits = self.D(fake, y_fake).float()
         loss = d_loss(tc.loss, real_logits, fake_logits)  # the losses always in fp32
         if tc.loss == "wgan-gp" and tc.gp_lambda > 0:  # so is the penalty: D on xhat in fp32
             loss = loss + tc.gp_lambda * gradient_penalty(self.D, x, fake, y, self.data_gen)
+        if self.capture is not None:
+            self.capture("d", x=x, z=z, fake=fake, real_logits=real_logits,
+                         fake_logits=fake_logits, loss=loss)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         if self.group is not None:
@@ -241,12 +249,18 @@ class Trainer:
         try:
             with autocast(self.device, self.precision):
                 z = self._mine(self._noise(tc.batch_size))
-                fake_logits = self.D(self.G(z, y_fake), y_fake).float()
+                fake = self.G(z, y_fake)
+                if self.capture is not None:
+                    fake.retain_grad()  # d loss_G / d G(z): where the G step pushes each sample
+                fake_logits = self.D(fake, y_fake).float()
             loss = g_loss(tc.loss, fake_logits)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
         finally:
             _requires_grad(self._d_params, True)
+        if self.capture is not None:
+            self.capture("g", z=z, fake=fake, grad=fake.grad, fake_logits=fake_logits,
+                         loss=loss)
         if self.group is not None:
             self.group.average_gradients(self._g_params)
         norm = _grad_norm(self._g_params)
