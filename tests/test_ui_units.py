@@ -452,6 +452,11 @@ def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatc
     assert status[0] != skip and all(s == skip for s in status[1:])
     fresh = [q for q in quality if q != skip]
     assert len(fresh) == 2 and "not measured yet" in fresh[0] and "Quality at step" in fresh[1]
-    assert sent[-1][1:3] == (status[0], fresh[1])  # the last, once stopped, is whole
+    # The last, once stopped, is whole: and the status adds the last step's numbers then.
+    assert sent[-1][2] == fresh[1]
+    last = run.trainer.history[-1]
+    assert sent[-1][1].startswith(status[0]) and sent[-1][1].endswith(
+        f"Step {last.step:,}: loss_D {last.loss_d:.3f} · loss_G {last.loss_g:.3f} · D(x) "
+        f"{last.d_real:.3f} · D(G(z)) {last.d_fake:.3f}")
     steps = [o[3]["step"] for o in sent]  # the summary, for API clients, is always sent
     assert steps == sorted(steps) and sent[-1][3]["state"] == "paused"

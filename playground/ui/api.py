@@ -21,7 +21,9 @@ import gradio as gr
 
 from ..config import short_repr
 from ..presets import get_preset
-from ..settings import SERVER_ONLY_FIELDS, SettingError
+from ..sample import generate, parse_seeds
+from ..settings import MAX_POINTS, SERVER_ONLY_FIELDS, SettingError
+from . import model_choice
 from .common import QUICK, TRAIN, AppContext, error, trainer_or_fallback, user_errors
 from .form import CUSTOM, preset_of
 from .session import Session
@@ -102,12 +104,41 @@ def register(ctx: AppContext) -> None:
                 break
         return _summary(session, records)
 
+    @user_errors
+    def sample_points(model: str = "session", seeds: str = "0-99", truncation: float = 1.0,
+                      request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """A 2D model's generated points by seed, as JSON: {"points": [[x, y], ...], "seeds":
+        [...], ...}; seed s always gives the same point. `model` as in /sample_grid."""
+        if not isinstance(seeds, str):
+            raise SettingError("seeds", "Seeds: give them as text, e.g. \"0-99\" or \"1, 5, 9\"")
+        try:
+            seed_list = parse_seeds(seeds, max_count=MAX_POINTS)
+        except ValueError as e:
+            raise SettingError("seeds", f"Seeds: {e}") from None
+        if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or \
+                not (math.isfinite(truncation) and 0 < truncation <= 1):
+            raise SettingError("truncation", f"Truncation ψ: {short_repr(truncation)} must be a "
+                               "number in (0, 1]")
+        session = ctx.session(None, request)
+        with model_choice.use_model(ctx, session, model) as trainer:
+            if not trainer.is_2d:
+                raise error("/sample_points is for 2D models; this one makes images: use "
+                            "/sample_grid")
+            m = trainer.config.model
+            points = generate(trainer.sampler(), seed_list, m.z_dim, truncation=float(truncation),
+                              device=trainer.device, noise=m.noise)
+            step, dataset = trainer.step_count, trainer.config.data.dataset
+        return {"model": model_choice.describe(session, model) or str(model), "step": step,
+                "dataset": dataset, "truncation": float(truncation), "seeds": seed_list,
+                "points": [[round(x, 6), round(y, 6)] for x, y in points.tolist()]}
+
     def view_token(request: gr.Request = None) -> str:  # type: ignore[assignment]
         """The token this session's live view pulls its frames with (the page gets it at load;
         a script that watches its own run, as the benchmarks do, asks here)."""
         return ctx.session(None, request).token
 
     gr.api(new_run, api_name="new_run", concurrency_id=QUICK)
+    gr.api(sample_points, api_name="sample_points", concurrency_id=QUICK)
     gr.api(view_token, api_name="view_token", api_visibility="undocumented",
            concurrency_id=QUICK)
     gr.api(train_steps, api_name="train_steps", concurrency_id=TRAIN,

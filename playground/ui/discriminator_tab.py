@@ -46,7 +46,7 @@ def _report(trainer: Trainer, n: int):
     y_fake = ([s % trainer.num_classes for s in seeds] if trainer.config.model.conditional
               else None)
     fake = generate(trainer.sampler(), seeds, trainer.config.model.z_dim, labels=y_fake,
-                    device=trainer.device)
+                    device=trainer.device, noise=trainer.config.model.noise)
     y_fake_t = None if y_fake is None else torch.tensor(y_fake)
     report = discriminator_report(trainer.D, real, fake, y_real, y_fake_t, k=GALLERY_K,
                                   bins=HIST_BINS, zoom=True)
@@ -186,7 +186,8 @@ class DiscriminatorTab:
                 if trainer.is_2d:
                     pack = int(getattr(trainer.D, "pack", 1))
                     m = len(fake) - len(fake) % pack
-                    z = latents(range(m), trainer.config.model.z_dim).to(trainer.device)
+                    z = latents(range(m), trainer.config.model.z_dim,
+                                noise=trainer.config.model.noise).to(trainer.device)
                     view = ViewJob(trainer.step_count, trainer.sampler(), trainer.D, z, None,
                                    real_points(trainer), view_lim(trainer),
                                    trainer.config.train.loss).run()

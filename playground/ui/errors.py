@@ -113,6 +113,8 @@ class ErrorSlots:
 
     def __init__(self) -> None:
         self.fields: dict[str, tuple[gr.Component, str, Any]] = {}  # name -> (control, hint, box)
+        self.aliases: dict[str, str] = {}  # a setting without a control of its own -> the one
+        #                                   whose hint line shows its errors
         self.notices: dict[str, gr.Markdown] = {}
         self._shown: set[str] = set()  # sessions with one of this tab's sentences on the page
 
@@ -139,7 +141,8 @@ class ErrorSlots:
     def _updates(self, note: Note | None) -> list[Any]:
         target = None
         if note is not None:
-            target = note.field if note.field in self.fields else None
+            field = self.aliases.get(note.field, note.field)
+            target = field if field in self.fields else None
         out: list[Any] = []
         for name, (_, hint, _) in self.fields.items():
             if name == target:

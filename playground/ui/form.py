@@ -11,7 +11,9 @@ returns them by field name; `config_from_form` turns their values into a validat
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -19,15 +21,15 @@ import torch
 
 from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from ..presets import PRESETS
-from ..settings import DATASETS, FOLDER_DATASET, SETTINGS, SettingError, check
+from ..settings import DATASETS, FOLDER_DATASET, POINTS_DATASET, SETTINGS, SettingError, check
 from .limits import Limits
 
 DEFAULT_PRESET = "ring8"
 CUSTOM = "custom"  # the preset menu's entry for settings that match no preset
 
 DATA_FIELDS = ("dataset", "image_size", "channels")
-MODEL_FIELDS = ("arch", "conditional", "z_dim", "g_width", "g_depth", "d_width", "d_depth",
-                "activation", "spectral_norm", "pack")
+MODEL_FIELDS = ("arch", "conditional", "z_dim", "noise", "g_width", "g_depth", "d_width",
+                "d_depth", "activation", "spectral_norm", "pack")
 TRAIN_FIELDS = ("loss", "g_lr", "d_lr", "g_optimizer", "d_optimizer", "beta1", "beta2",
                 "batch_size", "d_steps", "g_steps", "gp_lambda", "ema_decay", "seed", "steps",
                 "device", "precision")
@@ -41,6 +43,7 @@ DATASET_LABELS = {
     "spiral": "spiral (2D)",
     "moons": "moons (2D: two half circles)",
     "line": "line (2D: a diagonal segment)",
+    POINTS_DATASET: "points (2D: your own, drawn or from a CSV)",
     "mnist": "mnist (bundled 5,000 digits, offline)",
     "mnist-full": "mnist-full (torchvision files)",
     "fashion-mnist": "fashion-mnist (torchvision files)",
@@ -70,6 +73,7 @@ class Form:
     images_zip: gr.File
     hints: dict[str, str]  # each field's hint line (shown again once an error is fixed)
     boxes: dict[str, Any] = field(default_factory=dict)  # field -> the accordion holding it
+    points: Any = None  # `PointsBox`: your own 2D points (dataset "points")
 
     def __getitem__(self, name: str) -> gr.Component:
         return self.controls[name]
@@ -116,6 +120,8 @@ def build_form(limits: Limits, device: str) -> Form:
             with gr.Row(visible=False) as own_images:
                 for extra in ("image_size", "channels"):
                     controls[extra] = _control(extra, flat[extra], limits, device)
+            points = PointsBox()
+            controls["points"] = points.box
     with gr.Accordion("Advanced", open=False, elem_id="advanced") as advanced:
         rest = [n for n in FIELDS if n not in controls]
         for i in range(0, len(rest), 2):
@@ -123,10 +129,76 @@ def build_form(limits: Limits, device: str) -> Form:
                 for name in rest[i:i + 2]:
                     controls[name] = _control(name, flat[name], limits, device)
                     boxes[name] = advanced
-    form = Form(preset, controls, images_zip, {n: hint(n, limits) for n in FIELDS}, boxes)
+    form = Form(preset, controls, images_zip, {n: hint(n, limits) for n in FIELDS}, boxes,
+                points)
     form.own_images = own_images  # type: ignore[attr-defined]  # shown for dataset="images"
     form.advanced = advanced  # type: ignore[attr-defined]  # the caller may add to it
     return form
+
+
+class PointsBox:
+    """Your own 2D points in the form (dataset "points"): what they are, a CSV upload, Clear,
+    and the points themselves as JSON in a hidden text box, which the live view's drawing
+    (`js/draw.js`) and the upload fill, and Train reads as the setting `points`."""
+
+    def __init__(self) -> None:
+        with gr.Group(visible=False, elem_id="points-group") as self.group:
+            self.note = gr.Markdown(POINTS_EMPTY, elem_id="points-note")
+            with gr.Row():
+                self.upload = gr.UploadButton("Upload a CSV of points", size="sm",
+                                              file_types=[".csv", ".txt"],
+                                              elem_id="points-upload", scale=2)
+                self.clear = gr.Button("Clear the points", size="sm", elem_id="points-clear",
+                                       scale=1)
+            self.alert = gr.Markdown("", elem_id="points-alert", elem_classes=["gp-notice"])
+        # No visible control of its own: the drawing sets it through `window.gpPoints`
+        # (js/points_box.js); Train reads it; the upload, Clear and a loaded checkpoint write it.
+        self.box = gr.HTML("", html_template="", js_on_load=POINTS_JS, elem_id="points-box",
+                           apply_default_css=False, container=False)
+
+
+POINTS_JS = (Path(__file__).parent / "js" / "points_box.js").read_text()
+POINTS_EMPTY = ("**Your points**: none yet. Press **✏️ Draw data** under the view and draw "
+                "(strokes or clicks), or upload a CSV of `x,y` rows.")
+
+
+def points_text(points: Any) -> str:
+    """The points as the hidden box holds them (compact JSON; "" for none)."""
+    if not points:
+        return ""
+    return json.dumps([[round(float(x), 5), round(float(y), 5)] for x, y in points],
+                      separators=(",", ":"))
+
+
+def parse_points(text: Any) -> list[list[float]]:
+    """The hidden box's JSON as a list of pairs (checked by the setting afterwards)."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return []
+    if not isinstance(text, str) or len(text) > 400_000:
+        raise SettingError("points", "Your points: too many to read (at most 10,000)")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise SettingError("points", "Your points: they could not be read; clear them and "
+                           "draw or upload them again") from None
+    return value
+
+
+def points_data(points: Any) -> DataConfig:
+    """Your points (the box's JSON, or a list of pairs) as the data config that trains on them;
+    a SettingError naming the first bad point."""
+    found = parse_points(points) if isinstance(points, str) or points is None else points
+    return DataConfig(dataset=POINTS_DATASET, points=check("points", found))
+
+
+def points_note(data: DataConfig, how: str) -> str:
+    """What the points box says about your points."""
+    from ..toy2d import points_set
+
+    toy = points_set(data.points)
+    return (f"**Your points**: {len(data.points):,} ({how}); shown in [-{toy.lim:g}, "
+            f"{toy.lim:g}]², each batch jittered by σ = {toy.sigma:.3g}. Press **Train** to train "
+            "on them with the settings below; draw more, or upload a CSV, to change them.")
 
 
 def flat_values(config: RunConfig) -> dict[str, Any]:
@@ -146,6 +218,9 @@ def config_from_form(values: dict[str, Any], images_path: str | None = None,
         limits.check_values(v)
     for name in FIELDS:  # each value to its declared type first: errors name the field
         v[name] = check(name, v[name])
+    points = ()
+    if v["dataset"] == POINTS_DATASET:  # the hidden box's points count only for their data
+        points = check("points", parse_points(values.get("points")))
     path = ""
     if v["dataset"] == FOLDER_DATASET:
         if not images_path:
@@ -153,7 +228,7 @@ def config_from_form(values: dict[str, Any], images_path: str | None = None,
                                "of PNG/JPEG files first")
         path = str(images_path)
     data = DataConfig(dataset=v["dataset"], path=path, image_size=v["image_size"],
-                      channels=v["channels"])
+                      channels=v["channels"], points=points)
     model = ModelConfig(**{k: v[k] for k in MODEL_FIELDS})
     train = TrainConfig(**{k: v[k] for k in TRAIN_FIELDS})
     return RunConfig(data, model, train)
@@ -169,6 +244,9 @@ def preset_of(config: RunConfig) -> str:
     """The preset `config` was made from (ignoring the step target, seed, device and
     precision), else CUSTOM: what the preset menu shows after a checkpoint is loaded."""
     if config.data.dataset == FOLDER_DATASET:
+        return CUSTOM
+
+    if config.data.dataset == POINTS_DATASET:
         return CUSTOM
 
     def key(c: RunConfig) -> RunConfig:

@@ -24,14 +24,17 @@ import brotli
 import gradio as gr
 import orjson
 
-from ..data import DatasetUnavailable
+from ..config import DataConfig
+from ..data import DatasetUnavailable, load_dataset
 from ..frames import FrameHead, make_frame, preview_frame
+from ..layers import Wants, contour_payload
 from .session import REGISTRY, Session
 
 HERE = Path(__file__).parent
 FRAME_PATH = "/gradio_api/gp/frame"
 MAX_REQUEST_BYTES = 4096
-JS_FILES = ("decode.js", "view2d.js", "grid.js", "charts.js", "live.js")
+JS_FILES = ("decode.js", "view2d.js", "layers.js", "grid.js", "charts.js", "overview.js",
+            "slowmo.js", "draw.js", "pointer.js", "live.js")
 WAIT_S = 2.0  # how long a frame request waits for something new before answering "same"
 MAX_TOKEN = 64
 # Frame requests wait in threads of their own, so that watchers never hold the threads the
@@ -45,21 +48,103 @@ TEMPLATE = """
   <div class="gp-status" role="status">No model yet: press Train.</div>
   <div class="gp-note"></div>
   <div class="gp-alerts"></div>
+  <details class="gp-overview-box" open><summary>The model: who feeds whom, with the last
+    step's numbers</summary>
+  <svg class="gp-overview" viewBox="0 0 660 156" role="img"
+       aria-label="The model overview graph: z to G to G(z) to D, x to D, D's verdicts, the losses">
+    <defs><marker id="gp-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7"
+      markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>
+    <g class="gp-ov-edges">
+      <path class="d-path g-path" d="M86,60 L120,60"/>
+      <path class="d-path g-path" d="M170,60 L206,38"/>
+      <path class="d-path g-path" d="M286,30 L330,58"/>
+      <path class="d-path" d="M286,112 L330,88"/>
+      <path class="d-path g-path" d="M390,62 L426,38"/>
+      <path class="d-path" d="M390,84 L426,112"/>
+      <path class="d-path" d="M540,30 L560,54"/><path class="d-path" d="M540,112 L560,62"/>
+      <path class="g-path" d="M540,30 L560,106"/>
+      <path class="d-path gp-ov-update" d="M610,46 C610,-4 360,-4 360,48"/>
+      <path class="g-path gp-ov-update" d="M610,122 C610,160 145,160 145,78"/>
+    </g>
+    <g class="gp-ov-nodes">
+      <g data-node="z"><rect x="4" y="44" width="82" height="32" rx="6"/>
+        <text x="45" y="58">noise z</text><text class="gp-ov-num" x="45" y="71"
+        data-ov="noise">N(0, I)</text></g>
+      <g data-node="G" class="gp-ov-g"><rect x="120" y="40" width="50" height="40" rx="6"/>
+        <text x="145" y="64">G</text><title>Hover: watch G turn noise into samples</title></g>
+      <g data-node="fake"><rect x="206" y="16" width="80" height="30" rx="6"/>
+        <text x="246" y="35">G(z): fake</text></g>
+      <g data-node="real"><rect x="206" y="98" width="80" height="30" rx="6"/>
+        <text x="246" y="117">x: real</text></g>
+      <g data-node="D" class="gp-ov-d"><rect x="330" y="48" width="60" height="46" rx="6"/>
+        <text x="360" y="75">D</text></g>
+      <g data-node="d_fake"><rect x="426" y="16" width="114" height="30" rx="6"/>
+        <text x="483" y="35">D(G(z)) <tspan class="gp-ov-num" data-ov="d_fake">–</tspan></text></g>
+      <g data-node="d_real"><rect x="426" y="98" width="114" height="30" rx="6"/>
+        <text x="483" y="117">D(x) <tspan class="gp-ov-num" data-ov="d_real">–</tspan></text></g>
+      <g data-node="loss_d"><rect x="560" y="38" width="96" height="30" rx="6"/>
+        <text x="608" y="57">loss_D <tspan class="gp-ov-num" data-ov="loss_d">–</tspan></text></g>
+      <g data-node="loss_g"><rect x="560" y="92" width="96" height="30" rx="6"/>
+        <text x="608" y="111">loss_G <tspan class="gp-ov-num" data-ov="loss_g">–</tspan></text></g>
+    </g>
+  </svg>
+  <div class="gp-ov-legend"><span class="gp-key-d">━ D step</span>: D scores real and fake,
+    its loss updates D · <span class="gp-key-g">━ G step</span>: G's fakes, D's verdict on
+    them, G's loss updates G. The two alternate every iteration (lit here slowly enough to
+    follow); <span class="gp-ov-step">no step yet</span>.</div>
+  </details>
   <div class="gp-panels">
     <div class="gp-view-panel">
-      <div class="gp-view-wrap"><canvas class="gp-view" width="440" height="440"></canvas>
-        <div class="gp-tooltip" hidden></div></div>
+      <div class="gp-view-row">
+        <div class="gp-view-wrap"><canvas class="gp-view" width="440" height="440"></canvas>
+          <div class="gp-tooltip" hidden></div></div>
+        <div class="gp-dstar" hidden>
+          <div class="gp-dstar-maps">
+            <figure><canvas class="gp-dstar-own" width="150" height="150"></canvas>
+              <figcaption>D now</figcaption></figure>
+            <figure><canvas class="gp-dstar-opt" width="150" height="150"></canvas>
+              <figcaption>D* = p<sub>data</sub> / (p<sub>data</sub> + p<sub>g</sub>)</figcaption></figure>
+          </div>
+          <div class="gp-dstar-text">The optimal discriminator for today's G. Grey: neither the
+            data nor G puts mass there.</div>
+        </div>
+      </div>
+      <div class="gp-slowmo" hidden>
+        <div class="gp-slowmo-head"><b class="gp-slowmo-title"></b>
+          <span class="gp-slowmo-count"></span></div>
+        <div class="gp-slowmo-text"></div>
+        <div class="gp-slowmo-buttons">
+          <button type="button" class="gp-slowmo-back">◀ Back</button>
+          <button type="button" class="gp-slowmo-next">Next stage ▶</button>
+          <button type="button" class="gp-slowmo-play">▶ Play (1 s a stage)</button>
+          <button type="button" class="gp-slowmo-leave">Leave slow motion</button>
+        </div>
+      </div>
       <div class="gp-layers" hidden>
         <label><input type="checkbox" data-layer="heatmap" checked> D's decision (background)</label>
         <label><input type="checkbox" data-layer="real" checked> real points</label>
+        <label><input type="checkbox" data-layer="contour"> real density contour</label>
         <label><input type="checkbox" data-layer="fake" checked> generated points</label>
         <label><input type="checkbox" data-layer="arrows" checked> G's gradient arrows</label>
+        <label><input type="checkbox" data-layer="manifold"> G's manifold</label>
+        <label><input type="checkbox" data-layer="dstar"> optimal D*</label>
+        <span class="gp-axes" hidden>slice: z<input type="number" class="gp-axis-a" min="1"
+          value="1"> × z<input type="number" class="gp-axis-b" min="1" value="2"></span>
+      </div>
+      <div class="gp-tools" hidden>
+        <button type="button" class="gp-draw-btn">✏️ Draw data</button>
+        <span class="gp-draw-help" hidden>Drag to draw strokes, click to drop a small cluster:
+          each becomes points with a little jitter.
+          <button type="button" class="gp-draw-undo">Undo stroke</button>
+          <button type="button" class="gp-draw-clear">Clear</button></span>
+        <span class="gp-follow"></span>
       </div>
       <div class="gp-view-caption">Press Train: the real data and G's samples will appear here.</div>
     </div>
     <div class="gp-charts-panel">
       <div class="gp-chart gp-chart-loss" aria-label="Losses by step"></div>
       <div class="gp-chart gp-chart-score" aria-label="Mean D(x) and D(G(z)) by step"></div>
+      <div class="gp-chart gp-chart-quality" aria-label="KL and JS divergence by step" hidden></div>
       <div class="gp-marks"></div>
       <div class="gp-chart-help">Hover for the values at a step · drag to zoom · double-click
         to zoom out again.</div>
@@ -79,12 +164,18 @@ def _assets() -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=8)
-def _preview(dataset: str) -> dict[str, Any]:
+def _preview(data: DataConfig) -> dict[str, Any]:
     try:
-        return preview_frame(dataset)
+        return preview_frame(data)
     except (DatasetUnavailable, ValueError) as e:
-        head = FrameHead(0, "", 0, 0, "idle", note=f"{dataset}: {e}")
+        head = FrameHead(0, "", 0, 0, "idle", note=f"{data.dataset}: {e}")
         return make_frame(head, None, None)
+
+
+@functools.lru_cache(maxsize=8)
+def _preview_contour(data: DataConfig) -> dict[str, Any]:
+    dataset = load_dataset(data, "cpu")
+    return contour_payload(dataset.toy, float(dataset.toy.lim))
 
 
 def _int(value: Any, default: int = -1) -> int:
@@ -94,7 +185,8 @@ def _int(value: Any, default: int = -1) -> int:
 
 
 def frame_for(session: Session, run_id: Any, seq: int, since: int, real: bool,
-              wait_s: float = WAIT_S) -> dict[str, Any]:
+              wait_s: float = WAIT_S, wants: Wants | None = None,
+              slow_seen: int = -1) -> dict[str, Any]:
     """The next frame for a watcher of `session` that has (run_id, seq); {"same": True} after
     `wait_s` seconds with nothing new. Blocks: call it from a thread."""
     run = session.run
@@ -104,10 +196,13 @@ def frame_for(session: Session, run_id: Any, seq: int, since: int, real: bool,
             with session.changed:
                 session.changed.wait(wait_s)
             return {"same": True}
-        return {**_preview(session.preview), "seq": frame_seq}
+        frame = {**_preview(session.preview), "seq": frame_seq}
+        if wants is not None and wants.contour and frame["kind"] == "2d":
+            frame["view"] = {**frame["view"], "contour": _preview_contour(session.preview)}
+        return frame
     if run_id != run.run_id:  # a new run since this page's last frame: start it afresh
         seq, since, real = -1, -1, True
-    frame = run.frame(seq, since, real, timeout=wait_s)
+    frame = run.frame(seq, since, real, timeout=wait_s, wants=wants, slow_seen=slow_seen)
     return frame if frame is not None else {"same": True}
 
 
@@ -129,7 +224,8 @@ def _encoded(frame: dict[str, Any], alerts_seen: Any, brotli_ok: bool) -> tuple[
 def _answer(session: Session, data: dict[str, Any], brotli_ok: bool) -> tuple[bytes, bool]:
     run_id = data.get("run", None)
     frame = frame_for(session, run_id if isinstance(run_id, str) else None,
-                      _int(data.get("seq")), _int(data.get("since")), data.get("real") is True)
+                      _int(data.get("seq")), _int(data.get("since")), data.get("real") is True,
+                      wants=Wants.parse(data.get("want")), slow_seen=_int(data.get("slow")))
     return _encoded(frame, data.get("alerts_key"), brotli_ok)
 
 

@@ -67,14 +67,15 @@ def _seed(value: Any, name: str, field: str) -> int:
 @gpu(duration=20)
 def _generate(trainer: Trainer, seeds: list[int], truncation: float, labels: list[int] | None):
     return generate(trainer.sampler(), seeds, trainer.config.model.z_dim, truncation=truncation,
-                    labels=labels, device=trainer.device)
+                    labels=labels, device=trainer.device, noise=trainer.config.model.noise)
 
 
 @gpu(duration=20)
 def _interpolate(trainer: Trainer, a: int, b: int, frames: int, mode: str, label: int | None,
                  truncation: float):
     return interpolate(trainer.sampler(), a, b, frames, trainer.config.model.z_dim, mode=mode,
-                       label=label, device=trainer.device, truncation=truncation)
+                       label=label, device=trainer.device, truncation=truncation,
+                       noise=trainer.config.model.noise)
 
 
 def _fade_note(trainer: Trainer, psi: float) -> str:

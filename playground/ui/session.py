@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import Any, Callable
 
+from ..config import DataConfig
 from ..live import LiveRun
 from ..train import Trainer
 
@@ -40,7 +41,8 @@ class Session:
         self.kept: list[LiveRun] = []  # runs kept for comparison (paused; they never train)
         self.uploaded: Trainer | None = None  # a checkpoint uploaded in the Sample/Disc. tabs
         self.uploaded_name = ""
-        self.preview = "ring8"  # the dataset the live view shows before any run exists
+        # The data the live view shows before any run exists (your own points included).
+        self.preview = DataConfig(dataset="ring8")
         self.preview_seq = 1
         self.changed = threading.Condition()  # notified when `run` or `preview` changes
         # Held by a stream following a run while one of its updates is being sent, and by an
@@ -134,10 +136,13 @@ class Session:
         self._notify()
         return run
 
-    def set_preview(self, dataset: str) -> None:
+    def set_preview(self, data: str | DataConfig) -> None:
+        """Show `data` (a DataConfig, or a dataset's name) while there is no run."""
+        if isinstance(data, str):
+            data = DataConfig(dataset=data)
         with self.lock:
-            if dataset != self.preview:
-                self.preview = dataset
+            if data != self.preview:
+                self.preview = data
                 self.preview_seq += 1
         self._notify()
 

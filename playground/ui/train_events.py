@@ -50,7 +50,8 @@ def summary(session: Session) -> dict[str, Any]:
         "diverged": t.diverged, "warning": run.warning, "note": run.note,
         "last": last.to_dict() if last is not None else None,
         "quality": run.metrics[-1] if run.metrics else None,
-        "settings": {k: v for group in t.config.to_dict().values() for k, v in group.items()
+        "settings": {k: (len(v) if k == "points" else v)  # your points: how many
+                     for group in t.config.to_dict().values() for k, v in group.items()
                      if k not in SERVER_ONLY_FIELDS},
     }
 
@@ -67,10 +68,23 @@ def status_text(session: Session, note: str = "") -> str:
     device = f"device {t.device}" + (", bf16 mixed precision" if t.precision == "bf16" else "")
     words = [f"Run **{html.escape(run.name)}**", html.escape(info), device]
     text = " · ".join(words)
+    # The last step's numbers once the run stands still (while it trains, the live view's
+    # overview graph shows them: this line changing every second would be sent every second).
+    last = next((r for r in reversed(t.history) if not r.event), None)
+    if last is not None and run.state not in ("waiting", "training"):
+        text += "  \n" + last_step_words(last)
     for extra in (note, run.warning and f"⚠️ {run.warning}"):
         if extra:
             text += f"  \n{html.escape(extra)}"
     return text
+
+
+def last_step_words(r: Any) -> str:
+    """The last step's numbers, as the overview graph shows them."""
+    def num(v: float | None) -> str:
+        return "–" if v is None else f"{v:.3f}"
+    return (f"Step {r.step:,}: loss_D {num(r.loss_d)} · loss_G {num(r.loss_g)} · D(x) "
+            f"{num(r.d_real)} · D(G(z)) {num(r.d_fake)}")
 
 
 def quality_text(run: LiveRun | None) -> str:
@@ -283,6 +297,20 @@ class TrainEvents:
             return self.outputs(session, words)
         step.__name__ = f"step_{which}"
         return step
+
+    async def step_slowly(self, state: Any, images_zip: Any = None, request: gr.Request = None,
+                          **settings: Any) -> tuple:
+        """One iteration in stages, for the live view to play (2D data; playground/slowmo.py)."""
+        session = self.ctx.session(state, request)
+        run = session.run
+        if run is None:
+            run, _ = await self.start_new(session, settings, images_zip, start=False)
+        if not run.trainer.is_2d:
+            raise error("Step, slowly takes one iteration apart on 2D data (the points and D's "
+                        "map): pick a 2D data set, or use Step both.")
+        self.ctx.limits.check_run_length(run.trainer.step_count, 1)
+        words = await anyio.to_thread.run_sync(run.step_slowly)
+        return self.outputs(session, words)
 
     def edit(self, state: Any, request: gr.Request = None, **values: Any) -> str:
         """Live edits of the form's live fields: applied to the running model at its next step

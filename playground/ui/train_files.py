@@ -16,7 +16,7 @@ from ..charts import curve_columns
 from ..frames import real_points
 from ..plots import draw_view, timelapse_gif
 from .common import AppContext, error, load_upload
-from .form import config_from_form, form_values, preset_of
+from .form import config_from_form, form_values, points_text, preset_of
 from .train_events import TrainEvents, file_path
 
 
@@ -60,7 +60,7 @@ class TrainFiles:
                 "training it.")
         run.changed(note)
         return (*self.events.outputs(session, note), preset_of(trainer.config),
-                *form_values(trainer.config))
+                *form_values(trainer.config), points_text(trainer.config.data.points))
 
     def timelapse(self, state: Any, request: gr.Request = None) -> tuple[str, str]:
         session, run = self._run(state, request, "make its timelapse")

@@ -7,21 +7,25 @@ that caused it (`errors.py`), and changes nothing else on the page.
 """
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from ..config import TOY_DATASETS
+from ..config import POINTS_DATASET, TOY_DATASETS, DataConfig
+from ..points_io import read_points_csv
 from ..presets import PRESETS
 from . import text
 from .common import CONTROL, QUICK, AppContext, error, on_errors
 from .errors import ErrorSlots
 from .compare import ComparePanel
-from .form import CUSTOM, FIELDS, FOLDER_DATASET, LIVE, build_form, form_values
+from .form import (CUSTOM, FIELDS, FOLDER_DATASET, LIVE, POINTS_EMPTY, build_form, form_values,
+                   parse_points, points_data, points_note, points_text)
 from .lesson_card import LessonCard
 from .live_view import live_view
 from .session import MEASURE_EVERY
-from .train_events import TrainEvents
+from .train_events import TrainEvents, file_path
 from .train_files import TrainFiles
 
 FOLLOW = "follow"  # the concurrency group of events that follow a run (they train nothing)
@@ -74,6 +78,8 @@ class TrainTab:
         for name in FIELDS:
             self.slots.field(name, self.form[name], self.form.hints[name],
                              self.form.boxes.get(name))
+        self.slots.aliases["points"] = "dataset"  # the points live under the dataset menu
+        self.slots.notice("points", self.form.points.alert)
         self.slots.field("measure_every", self.measure_every, self.measure_every.info, more)
         self._wire()
 
@@ -90,6 +96,8 @@ class TrainTab:
                 "g": gr.Button("Step G only", size="sm", elem_id="step-g-btn", min_width=80),
                 "both": gr.Button("Step both", size="sm", elem_id="step-both-btn", min_width=80),
             }
+            self.slow_btn = gr.Button("Step, slowly", size="sm", elem_id="step-slow-btn",
+                                      min_width=110)
         self.actions_note = gr.Markdown("", elem_id="train-actions-note",
                                         elem_classes=["gp-notice"])
         self.slots.notice("actions", self.actions_note)
@@ -143,7 +151,8 @@ class TrainTab:
                                                  self.continue_btn, self.good_btn,
                                                  self.measure_btn, self.save_btn,
                                                  self.picture_btn, self.csv_btn, self.gif_btn,
-                                                 self.load_btn, *self.step_btns.values())))
+                                                 self.load_btn, self.slow_btn,
+                                                 *self.step_btns.values())))
 
         wire(self.train_btn.click(
             on_errors("actions")(ev.train), **form_in, outputs=run_out, api_name="train",
@@ -160,6 +169,8 @@ class TrainTab:
             wire(btn.click(on_errors("actions")(ev.step(which)), **form_in, outputs=run_out,
                            api_name=f"step_{which}", concurrency_id=QUICK,
                            trigger_mode="multiple", **QUIET))
+        wire(self.slow_btn.click(on_errors("actions")(ev.step_slowly), **form_in, outputs=run_out,
+                                 api_name="step_slowly", concurrency_id=QUICK, **QUIET))
         # Numbers apply when you press Enter or leave the field (not at every keystroke, which
         # would send half-typed values); menus and boxes when you pick.
         triggers = [t for name in LIVE for t in (
@@ -210,7 +221,8 @@ class TrainTab:
                       api_visibility="private", **QUIET)
         self.form_fills.append(wire(self.load_btn.click(
             on_errors("load")(files.load), inputs=[state, self.ckpt_in],
-            outputs=run_out + [form.preset] + fields, api_name="load_checkpoint",
+            outputs=run_out + [form.preset] + fields + [form.points.box],
+            api_name="load_checkpoint",
             concurrency_id=QUICK, **QUIET)))
 
         def fill_preset(name: str, state: Any, request: gr.Request) -> list[Any]:
@@ -232,13 +244,51 @@ class TrainTab:
         self.lessons.wire(ctx, form, state, self.form_fills, self.compare.name)
         self.compare.wire(ctx, state, wire)
 
-        def dataset_changed(dataset: str, state: Any, request: gr.Request):
+        def dataset_changed(dataset: str, points: str, state: Any, request: gr.Request):
             own = dataset == FOLDER_DATASET
             if dataset in TOY_DATASETS or dataset == "mnist":
                 ctx.session(state, request).set_preview(dataset)
-            return gr.File(visible=own), gr.Row(visible=own)
+            elif dataset == POINTS_DATASET:
+                with contextlib.suppress(ValueError):  # no points yet: nothing to show
+                    ctx.session(state, request).set_preview(points_data(points))
+            return (gr.File(visible=own), gr.Row(visible=own),
+                    gr.Group(visible=dataset == POINTS_DATASET))
 
-        form["dataset"].change(dataset_changed, inputs=[form["dataset"], state],
-                               outputs=[form.images_zip, form.own_images],
+        form["dataset"].change(dataset_changed, inputs=[form["dataset"], form.points.box, state],
+                               outputs=[form.images_zip, form.own_images, form.points.group],
                                api_visibility="private", concurrency_id=CONTROL,
                                concurrency_limit=None, **QUIET)
+        self._wire_points(wire)
+
+    def _wire_points(self, wire: Any) -> None:
+        """Your own points: drawn on the view (the hidden box's input), uploaded, cleared."""
+        ctx, points = self.ctx, self.form.points
+        outputs = [points.box, self.form["dataset"], points.note]
+
+        def use(state: Any, request: gr.Request, found: list, how: str) -> tuple:
+            data = points_data(found)
+            ctx.session(state, request).set_preview(data)
+            return (points_text(data.points), POINTS_DATASET, points_note(data, how))
+
+        def drawn(text: str, state: Any, request: gr.Request) -> tuple:
+            found = parse_points(text)
+            if not found:
+                return gr.skip(), gr.skip(), POINTS_EMPTY
+            return use(state, request, found, "drawn on the view")
+
+        def uploaded(file: Any, state: Any, request: gr.Request) -> tuple:
+            path = file_path(file)
+            if not path:
+                raise error("Choose a CSV file of x,y rows first.")
+            ctx.limits.check_upload(path, "points file")
+            found = read_points_csv(Path(path).read_bytes(), Path(path).name)
+            return use(state, request, found, f"from {Path(path).name}")
+
+        wire(points.box.submit(on_errors("points")(drawn), inputs=[points.box, self.state],
+                              outputs=outputs, api_visibility="private", concurrency_id=CONTROL,
+                              concurrency_limit=None, **QUIET))
+        wire(points.upload.upload(on_errors("points")(uploaded), inputs=[points.upload, self.state],
+                                  outputs=outputs, api_name="upload_points",
+                                  concurrency_id=QUICK, **QUIET))
+        points.clear.click(lambda: ("", gr.skip(), POINTS_EMPTY), None, outputs, queue=False,
+                           api_visibility="private", **QUIET)

@@ -74,3 +74,27 @@ function addCurves(store, curves) {
   add('d_real', curves.d_real); add('d_fake', curves.d_fake);
   return true;
 }
+
+// The quality series of a 2D run (frame.quality rows: [step, KL, JS, high quality %, modes,
+// modes in all]): KL and JS divergence (nats, GAN Lab's metric, on a 50 x 50 grid) on the left
+// axis, the share of high-quality samples (%) on the right.
+function makeQualityChart(host) {
+  const width = Math.max(260, host.clientWidth || 420);
+  const value = (digits) => (u, v) => (v == null ? '–' : v.toFixed(digits));
+  const opts = {
+    width, height: 200,
+    scales: {x: {time: false}, y: {range: (u, lo, hi) => [0, Math.max(0.1, hi)]}, pct: {range: [0, 100]}},
+    axes: [{label: 'step'}, {size: 44, label: 'nats'}, {side: 1, scale: 'pct', size: 40, grid: {show: false},
+                                                          label: '% high quality'}],
+    series: [{label: 'step', value: (u, v) => (v == null ? '–' : v.toLocaleString())},
+             {label: 'KL(real‖G)', stroke: '#dc5014', width: 2, spanGaps: true, value: value(3)},
+             {label: 'JS', stroke: '#c8960a', width: 2, spanGaps: true, value: value(3)},
+             {label: 'high quality %', stroke: '#16803d', width: 1.5, dash: [5, 3], scale: 'pct',
+              spanGaps: true, value: value(1)}],
+    cursor: {drag: {x: true, y: false}},
+    legend: {live: true},
+  };
+  const u = new uPlot(opts, [[], [], [], []], host);
+  u.over.addEventListener('dblclick', () => u.setData(u.data, true));
+  return u;
+}

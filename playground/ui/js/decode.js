@@ -1,8 +1,8 @@
-// decode.js: frame payloads (playground/frames.py `_pack`) back into typed arrays.
+// decode.js: frame payloads (playground/frames.py `pack`) back into typed arrays.
 // A payload is {b64, z, dtype, shape}: little-endian bytes, deflated first when `z` is set
 // (the browser inflates them with DecompressionStream: no library needed).
 
-const ARRAY_TYPES = {uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array};
+const ARRAY_TYPES = {uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array};
 
 async function unpackArray(p) {
   let bytes = Uint8Array.from(atob(p.b64), (c) => c.charCodeAt(0));

@@ -1,20 +1,25 @@
 // live.js: the Train tab's live view (runs as the component's js_on_load, after decode.js,
-// view2d.js, grid.js and charts.js). It pulls frames (playground/frames.py) from the server one
-// at a time (POST gradio_api/gp/frame, playground/ui/live_view.py): the next request goes out
-// once a frame is drawn, so the page never falls behind, and the server waits (up to 2 s) until
-// it has something new. Between
-// two fresh frames the points, arrows and heat map (and a digit grid's pixels) move smoothly at
-// display rate; when the run stops, the view stops too. The root element carries counters for
-// tests and the benchmark: data-frames (fresh frames drawn), data-paints (canvas paints),
-// data-step, data-state, data-run, data-kind.
+// view2d.js, layers.js, grid.js, charts.js, overview.js, slowmo.js, draw.js and pointer.js). It
+// pulls frames (playground/frames.py) from the server one at a time (POST gradio_api/gp/frame,
+// playground/ui/live_view.py): the next request goes out once a frame is drawn, so the page
+// never falls behind, and the server waits (up to 2 s) until it has something new. The request
+// names the layers shown (`want`: G's manifold and its slice, D*, the contour, the quality
+// series the page has), so the server computes only those; switching one on asks again at once.
+// Between two fresh frames the points, arrows, manifold and heat map (and a digit grid's
+// pixels) move smoothly at display rate; when the run stops, the view stops too. The root
+// element carries counters for tests and the benchmark: data-frames (fresh frames drawn),
+// data-paints (canvas paints), data-step, data-state, data-run, data-kind.
 
 const S = {
   token: null, loop: 0, seq: -1, since: -1, run: null, kind: 'none', state: 'none', alertsKey: null,
-  frames: 0, paints: 0, lastAt: 0, interval: 150, painting: false,
-  layers: {heatmap: true, real: true, fake: true, arrows: true},
-  real: null, from: null, to: null, t0: 0, dur: 0, heatCache: {},
+  frames: 0, paints: 0, lastAt: 0, interval: 150, painting: false, abort: null,
+  layers: {heatmap: true, real: true, contour: false, fake: true, arrows: true, manifold: false, dstar: false},
+  axes: [0, 1], contour: null, zinfo: null, dstar: null, preview: null,
+  quality: [], real: null, from: null, to: null, t0: 0, dur: 0, heatCache: {},
   grid: null, curves: {step: [], loss_d: [], loss_g: [], d_real: [], d_fake: []},
   marks: [], zoomed: {loss: false, score: false}, charts: {}, dom: null, frame: null,
+  slowSeen: -1, slow: null, draw: {on: false, strokes: [], active: null, lim: 1.5},
+  follow: -1, trail: [], hoverG: 0,
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Where frames come from: beside the page's own Gradio API (its root, on a Space or behind a
@@ -26,6 +31,7 @@ const STATE_WORDS = {
   training: 'Training', paused: 'Paused.', done: 'Done: reached the step target.',
   diverged: 'Diverged: the model is back at its last good state (see the warning).',
 };
+const G_ANIMATION_MS = 2000;
 
 function dom() {
   const q = (sel) => element.querySelector(sel);
@@ -35,7 +41,11 @@ function dom() {
   S.dom = {root, bar: q('.gp-progress-bar'), progress: q('.gp-progress-text'), status: q('.gp-status'),
            note: q('.gp-note'), alerts: q('.gp-alerts'), canvas: q('canvas.gp-view'), tip: q('.gp-tooltip'),
            layers: q('.gp-layers'), caption: q('.gp-view-caption'), loss: q('.gp-chart-loss'),
-           score: q('.gp-chart-score'), marks: q('.gp-marks')};
+           score: q('.gp-chart-score'), quality: q('.gp-chart-quality'), marks: q('.gp-marks'),
+           dstar: q('.gp-dstar'), dstarOwn: q('canvas.gp-dstar-own'), dstarOpt: q('canvas.gp-dstar-opt'),
+           dstarText: q('.gp-dstar-text'), slow: q('.gp-slowmo'), tools: q('.gp-tools'),
+           drawBtn: q('.gp-draw-btn'), drawHelp: q('.gp-draw-help'), follow: q('.gp-follow'),
+           axes: q('.gp-axes'), axisA: q('.gp-axis-a'), axisB: q('.gp-axis-b')};
   S.charts = {};
   wire(S.dom);
   return S.dom;
@@ -47,16 +57,33 @@ function wire(d) {
     box.addEventListener('change', () => {
       S.layers[box.dataset.layer] = box.checked;
       d.root.dataset.layers = Object.keys(S.layers).filter((k) => S.layers[k]).join(',');
+      d.dstar.hidden = !(S.layers.dstar && S.kind === '2d');
+      if (['manifold', 'dstar', 'contour'].includes(box.dataset.layer) && box.checked) askAgain();
       requestPaint();
     });
   });
   d.root.dataset.layers = Object.keys(S.layers).filter((k) => S.layers[k]).join(',');
-  d.canvas.addEventListener('mousemove', (e) => hover(e));
-  d.canvas.addEventListener('mouseleave', () => { d.tip.hidden = true; });
+  for (const input of [d.axisA, d.axisB]) {
+    input.addEventListener('change', () => {
+      const a = Math.round(+d.axisA.value) - 1, b = Math.round(+d.axisB.value) - 1;
+      const zDim = S.zinfo ? S.zinfo.zDim : 2;
+      if (a >= 0 && b >= 0 && a < zDim && b < zDim && a !== b) {
+        S.axes = [a, b];
+        askAgain();
+      } else {  // not a slice: back to the one shown
+        d.axisA.value = S.axes[0] + 1; d.axisB.value = S.axes[1] + 1;
+      }
+    });
+  }
+  pointerWire(d);
+  drawWire(d);
+  slowWire(d);
+  overviewWire(d.root, () => { S.hoverG = performance.now(); requestPaint(); });
   new ResizeObserver(() => { resize(); requestPaint(); }).observe(d.root);
   for (const kind of ['loss', 'score']) {
     S.charts[kind] = makeChart(kind, d[kind], () => S.marks, (zoomed) => { S.zoomed[kind] = zoomed; });
   }
+  S.charts.quality = makeQualityChart(d.quality);
   resize();
   refreshCharts();
 }
@@ -69,25 +96,43 @@ function resize() {
   d.canvas.style.height = (S.grid ? Math.round(side * S.grid.layout.nativeH / S.grid.layout.nativeW) : side) + 'px';
   d.canvas.width = Math.round(side * dpr);
   d.canvas.height = Math.round(parseFloat(d.canvas.style.height) * dpr);
-  for (const kind of ['loss', 'score']) {
+  for (const kind of ['loss', 'score', 'quality']) {
     const u = S.charts[kind];
     if (u) u.setSize({width: Math.max(260, d[kind].clientWidth || 420), height: 200});
   }
 }
 
 // ------------------------------------------------------------------ pulling frames
+function wants() {
+  const q = S.quality;
+  return {manifold: S.layers.manifold, axes: S.axes, dstar: S.layers.dstar,
+          contour: S.layers.contour && (!S.contour || !!S.preview), quality_since: q.length,
+          quality_last: q.length ? q[q.length - 1][0] : -1};
+}
+
+// A layer was switched on (or the slice changed): ask for a frame that holds it now, rather
+// than after the wait of the request in flight.
+function askAgain() {
+  S.seq = -1;
+  if (S.abort) S.abort.abort();
+}
+
 async function pull(id) {
   let failures = 0;
   while (id === S.loop) {
     let f;
+    const abort = S.abort = new AbortController();
     try {
       const r = await fetch(FRAME_URL, {method: 'POST', headers: {'Content-Type': 'application/json'},
+        signal: abort.signal,
         body: JSON.stringify({token: S.token, run: S.run, seq: S.seq, since: S.since,
-                              real: S.real === null, alerts_key: S.alertsKey})});
+                              real: S.real === null, alerts_key: S.alertsKey, want: wants(),
+                              slow: S.slowSeen})});
       if (!r.ok) throw new Error(`frame request: HTTP ${r.status}`);
       f = await r.json();
       failures = 0;
     } catch (e) {
+      if (abort.signal.aborted) continue;  // askAgain: a new request at once
       failures += 1;
       await sleep(Math.min(5000, 200 * 2 ** failures));
       continue;
@@ -108,13 +153,20 @@ async function pull(id) {
   }
 }
 
+function newRun() {
+  S.real = null; S.from = S.to = null; S.grid = null; S.marks = []; S.contour = null;
+  S.zinfo = null; S.dstar = null; S.quality = []; S.follow = -1; S.trail = [];
+  for (const kind of ['loss', 'score']) S.zoomed[kind] = false;
+  slowStop();
+}
+
 async function show(f) {
   const d = dom();
   let fresh = false;
   if (f.run !== S.run || (f.view && f.view.preview)) {  // a new run (or the data before one)
-    S.run = f.run; S.real = null; S.from = S.to = null; S.grid = null; S.marks = [];
+    newRun();
+    S.run = f.run;
     if (f.alerts === undefined) f.alerts = [];
-    for (const kind of ['loss', 'score']) S.zoomed[kind] = false;
     // The last run's curves go too (a kept run's, after "Keep this run"); a new run's frame
     // sends its own from the start.
     fresh = Object.values(S.curves).some((values) => values.length);
@@ -131,10 +183,15 @@ async function show(f) {
   if (f.kind === '2d') await take2d(f.view, moving);
   else if (f.kind === 'images') await takeGrid(f.view, moving);
   if ((f.curves && addCurves(S.curves, f.curves)) || fresh) refreshCharts();
+  if (f.quality) takeQuality(f.quality);
   const steps = S.curves.step;
   S.since = steps.length ? steps[steps.length - 1] : -1;
   S.marks = f.marks || [];
+  if (f.slowmo) { S.slowSeen = f.slowmo.id; slowStart(f.slowmo); }
+  if (moving && S.slow) slowStop();  // training again: the slow iteration is over
   text(f, d);
+  overviewNumbers(d.root, f.last || null, S.frame.noise);
+  if (!S.slow) overviewHighlight(d.root, null);
   S.frames += 1;
   d.root.dataset.frames = S.frames;
   d.root.dataset.step = f.step; d.root.dataset.state = f.state; d.root.dataset.run = f.run;
@@ -145,11 +202,15 @@ async function show(f) {
 async function take2d(v, moving) {
   // Every array unpacked at once: one after another, each await waited behind a paint (ring8
   // drew 3.7 fresh frames a second that way on a busy 2-core machine, 5.9 at once).
-  const [real, fake, scores, moves, heat] = await Promise.all(
+  const [real, fake, scores, moves, heat, extra] = await Promise.all(
     [v.real, !v.preview && v.fake, !v.preview && v.fake_scores, !v.preview && v.moves,
-     !v.preview && v.heat].map((p) => (p ? unpackArray(p) : null)));
+     !v.preview && v.heat].map((p) => (p ? unpackArray(p) : null)).concat([takeLayers(v)]));
   if (real) S.real = pointsOf(real, v.lim);
-  const next = {lim: v.lim, real: S.real, preview: !!v.preview};
+  if (extra.contour) S.contour = extra.contour;
+  if (extra.zinfo) S.zinfo = extra.zinfo;
+  if (extra.dstar) { S.dstar = extra.dstar; showDstar(); }
+  const next = {lim: v.lim, real: S.real, preview: !!v.preview, manifold: extra.manifold || null};
+  S.preview = v.preview ? {lim: v.lim} : null;
   if (!v.preview) {
     next.fake = pointsOf(fake, v.lim);
     next.scores = unitOf(scores);
@@ -158,6 +219,11 @@ async function take2d(v, moving) {
     next.heat = heat ? unitOf(heat) : (S.to && S.to.heat) || null;
     next.res = next.heat ? Math.round(Math.sqrt(next.heat.length)) : 0;
     next.moveScale = v.move_scale;
+    if (S.follow >= 0 && 2 * S.follow < next.fake.length) {
+      S.trail.push([next.fake[2 * S.follow], next.fake[2 * S.follow + 1], v.step, next.scores[S.follow]]);
+      if (S.trail.length > 400) S.trail.shift();
+      followWords();
+    }
   }
   const current = sceneAt(performance.now());
   const same = current && current.fake && next.fake && current.fake.length === next.fake.length &&
@@ -165,6 +231,30 @@ async function take2d(v, moving) {
   S.from = same ? current : next;
   S.to = next; S.t0 = performance.now(); S.dur = moving && same ? S.interval : 0;
   if (S.grid) { S.grid = null; resize(); }
+}
+
+function takeQuality(q) {
+  if (q.from === 0) S.quality = [];
+  S.quality = S.quality.concat(q.rows);
+  const rows = S.quality, u = S.charts.quality;
+  if (!u) return;
+  u.setData([rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])]);
+  const last = rows[rows.length - 1];
+  S.dom.quality.dataset.points = rows.length;
+  S.dom.quality.dataset.kl = last ? last[1] : '';
+  S.dom.quality.dataset.js = last ? last[2] : '';
+}
+
+function showDstar() {
+  const d = S.dom, x = S.dstar;
+  if (!x || !S.layers.dstar) return;
+  drawScoreMap(d.dstarOwn, x.d_own, x.res, 255);
+  drawScoreMap(d.dstarOpt, x.d_star, x.res, 254, 255);
+  d.dstarText.textContent = `The theory's optimal discriminator for today's G (grey: neither the ` +
+    `data nor G puts mass there). D is off the optimum by ${x.gap.toFixed(3)} on average where ` +
+    `the data and G's samples are (${x.gap_on_data.toFixed(3)} on the data alone); where G ` +
+    `matches the data, D* is 1/2.`;
+  d.root.dataset.dstarGap = x.gap;
 }
 
 async function takeGrid(v, moving) {
@@ -198,7 +288,11 @@ function sceneAt(now) {
   const t = S.dur > 0 ? Math.min(1, (now - S.t0) / S.dur) : 1;
   if (t >= 1 || !S.from.fake) return S.to;
   const a = S.from, b = S.to;
-  return {lim: b.lim, real: b.real, res: b.res, scores: b.scores, moveScale: b.moveScale,
+  const m = b.manifold && a.manifold && a.manifold.vertices.length === b.manifold.vertices.length
+    ? {...b.manifold, vertices: lerpInto(new Float32Array(b.manifold.vertices.length),
+                                         a.manifold.vertices, b.manifold.vertices, t)}
+    : b.manifold;
+  return {lim: b.lim, real: b.real, res: b.res, scores: b.scores, moveScale: b.moveScale, manifold: m,
           fake: lerpInto(new Float32Array(b.fake.length), a.fake, b.fake, t),
           moves: lerpInto(new Float32Array(b.moves.length), a.moves, b.moves, t),
           heat: lerpInto(new Float32Array(b.heat.length), a.heat, b.heat, t)};
@@ -218,16 +312,24 @@ function paint() {
   let animating = false;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const side = d.canvas.width / dpr;
-  if (S.kind === '2d' && S.to) {
-    drawScene2d(ctx, side, sceneAt(now), S.layers, S.heatCache);
-    animating = S.dur > 0 && now - S.t0 < S.dur;
+  const gAnimation = S.hoverG && now - S.hoverG < G_ANIMATION_MS ? (now - S.hoverG) / G_ANIMATION_MS : -1;
+  if (S.draw.on) {
+    paintDrawing(ctx, side);
+  } else if (S.slow) {
+    animating = paintSlow(ctx, side, now);
+  } else if (S.kind === '2d' && S.to) {
+    let scene = sceneAt(now);
+    if (gAnimation >= 0 && scene.fake && S.zinfo) scene = noiseToSamples(scene, gAnimation);
+    drawScene2d(ctx, side, scene, S.layers, S.heatCache);
+    animating = (S.dur > 0 && now - S.t0 < S.dur) || gAnimation >= 0;
   } else if (S.kind === 'images' && S.grid) {
     const g = S.grid;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     const layout = {...g.layout, scale: d.canvas.width / g.layout.nativeW};
     drawGrid(ctx, g.prev, layout);
-    const t = g.dur > 0 ? Math.min(1, (now - g.t0) / g.dur) : 1;
-    if (t > 0 && g.next !== g.prev) {
+    let t = g.dur > 0 ? Math.min(1, (now - g.t0) / g.dur) : 1;
+    if (gAnimation >= 0) { noisePicture(ctx, d.canvas.width, d.canvas.height); t = gAnimation; }
+    if (t > 0 && (g.next !== g.prev || gAnimation >= 0)) {
       ctx.globalAlpha = t; ctx.drawImage(g.next, 0, 0, d.canvas.width, d.canvas.height); ctx.globalAlpha = 1;
     }
     animating = t < 1;
@@ -235,9 +337,28 @@ function paint() {
     ctx.fillStyle = 'rgb(250,250,250)';
     ctx.fillRect(0, 0, side, d.canvas.height / dpr);
   }
+  if (!S.slow && S.state === 'training') { overviewPulse(d.root, now); animating = true; }
   S.paints += 1;
   d.root.dataset.paints = S.paints;
   if (animating) requestPaint();
+}
+
+// The 2D view with its extra layers (view2d.js draws GAN Lab's four).
+function drawScene2d(ctx, size, scene, layers, cache) {
+  ctx.fillStyle = 'rgb(250,250,250)';
+  ctx.fillRect(0, 0, size, size);
+  if (layers.heatmap && scene.heat) {
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(heatCanvas(scene.heat, scene.res, cache), 0, 0, size, size);
+  }
+  drawAxes(ctx, scene.lim, size);
+  if (layers.manifold && scene.manifold) drawManifold(ctx, scene.manifold, scene.lim, size);
+  if (layers.contour && S.contour) drawContours(ctx, S.contour, scene.lim, size);
+  // Generated points under the real ones: tight real modes stay visible under a cloud.
+  if (layers.fake && scene.fake) drawDots(ctx, scene.fake, scene.lim, size, FAKE_RGB, 2.5);
+  if (layers.real && scene.real) drawDots(ctx, scene.real, scene.lim, size, REAL_RGB, 3.5);
+  if (layers.arrows && scene.fake && scene.moves) drawArrows(ctx, scene.fake, scene.moves, scene.lim, size);
+  if (S.follow >= 0) drawTrail(ctx, S.trail, scene.lim, size);
 }
 
 // ------------------------------------------------------------------ words
@@ -267,7 +388,14 @@ function text(f, d) {
   d.marks.textContent = S.marks.length
     ? 'Setting changes: ' + S.marks.slice(-6).map(([s, t]) => `step ${s.toLocaleString('en')}: ${t}`).join('; ')
     : '';
-  d.layers.hidden = f.kind !== '2d';
+  const flat = f.kind === '2d';
+  d.layers.hidden = !flat;
+  d.tools.hidden = !flat && !S.draw.on;
+  d.quality.hidden = !flat || (f.view && f.view.preview);
+  d.dstar.hidden = !(flat && S.layers.dstar);
+  const zDim = S.zinfo ? S.zinfo.zDim : 0;
+  d.axes.hidden = !(flat && zDim > 2);
+  if (zDim > 2) { d.axisA.max = zDim; d.axisB.max = zDim; }
   d.caption.textContent = caption(f);
 }
 
@@ -278,9 +406,12 @@ function caption(f) {
       : 'Real images from the training set: what G must learn to imitate.';
   }
   if (f.kind === '2d') {
+    const m = S.to && S.to.manifold;
     return 'Green: real points · purple: generated (the same 512 noise vectors throughout) · ' +
       'background: D\'s verdict (green "real", purple "fake", white "can\'t tell") · arrows: ' +
-      'where the next G step pushes each point. Hover a point for its numbers.';
+      'where the next G step pushes each point. Hover a point for its numbers, click it to ' +
+      'follow it.' + (S.layers.manifold && m ? ` ${m.caption} (darker: G packs more noise there).` : '') +
+      (S.layers.contour ? ' Dark green lines: the real density, enclosing 50, 90 and 99 % of the data.' : '');
   }
   return 'The same 64 noise vectors (seeds 0-63) drawn through G as it learns. Hover an image ' +
     'for its seed and D\'s score.';
@@ -302,39 +433,7 @@ function refreshCharts() {
     S.dom[kind].dataset.xmin = u.scales.x.min ?? '';
     S.dom[kind].dataset.xmax = u.scales.x.max ?? '';
   }
-}
-
-// ------------------------------------------------------------------ hover read-outs
-function hover(e) {
-  const d = S.dom, f = S.frame;
-  const rect = d.canvas.getBoundingClientRect();
-  const px = e.clientX - rect.left, py = e.clientY - rect.top;
-  let words = '';
-  if (S.kind === '2d' && S.to && S.to.fake) {
-    const scene = sceneAt(performance.now());
-    const i = nearestPoint(scene, px, py, rect.width, 8);
-    if (i >= 0) {
-      const [dx, dy] = [scene.moves[2 * i] * scene.moveScale, scene.moves[2 * i + 1] * scene.moveScale];
-      words = `generated point ${i} (noise seed ${i}) at (${scene.fake[2 * i].toFixed(3)}, ` +
-        `${scene.fake[2 * i + 1].toFixed(3)}) · D says ${scene.scores[i].toFixed(3)} · G's next ` +
-        `step pushes it by (${dx.toExponential(2)}, ${dy.toExponential(2)})`;
-    }
-  } else if (S.kind === 'images' && S.grid) {
-    const scale = rect.width / S.grid.layout.nativeW;
-    const k = tileAt({...S.grid.layout, scale}, px, py);
-    if (k >= 0) {
-      const label = S.grid.labels ? ` · class ${S.grid.labels[k]}` : '';
-      words = S.grid.preview ? `a real training image${label}`
-        : `seed ${k}${label} · D says ${S.grid.scores ? S.grid.scores[k].toFixed(3) : '?'}`;
-    }
-  }
-  d.tip.hidden = !words;
-  if (words) {
-    d.tip.textContent = words;
-    d.tip.style.left = Math.min(px + 12, rect.width - 180) + 'px';
-    d.tip.style.top = (py + 14) + 'px';
-  }
-  if (f) d.root.dataset.hover = words;
+  if (!S.quality.length && S.charts.quality) S.charts.quality.setData([[], [], [], []]);
 }
 
 // ------------------------------------------------------------------ start

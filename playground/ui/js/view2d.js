@@ -2,7 +2,8 @@
 // Layers, each switchable: D's decision map (frame.view.heat: green = "real", purple = "fake",
 // white = can't tell), the real points (view.real), the generated points (view.fake) and G's
 // gradient arrows (view.moves: where one generator step pushes each point). `scene` holds the
-// interpolated arrays being shown; the colours match playground/plots.py.
+// interpolated arrays being shown; the colours match playground/plots.py. live.js puts the
+// layers together (drawScene2d), with the extra ones of layers.js.
 
 const REAL_RGB = 'rgb(21,148,70)';
 const FAKE_RGB = 'rgb(126,34,206)';
@@ -92,20 +93,6 @@ function drawAxes(ctx, lim, size) {
   ctx.fillText('-' + label, 4, size / 2 + 3);
   ctx.fillText(label, size - 4 - ctx.measureText(label).width, size / 2 + 3);
   ctx.fillText(label, size / 2 + 4, 3);
-}
-
-function drawScene2d(ctx, size, scene, layers, cache) {
-  ctx.fillStyle = 'rgb(250,250,250)';
-  ctx.fillRect(0, 0, size, size);
-  if (layers.heatmap && scene.heat) {
-    ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(heatCanvas(scene.heat, scene.res, cache), 0, 0, size, size);
-  }
-  drawAxes(ctx, scene.lim, size);
-  // Generated points under the real ones: tight real modes stay visible under a cloud.
-  if (layers.fake && scene.fake) drawDots(ctx, scene.fake, scene.lim, size, FAKE_RGB, 2.5);
-  if (layers.real && scene.real) drawDots(ctx, scene.real, scene.lim, size, REAL_RGB, 3.5);
-  if (layers.arrows && scene.fake && scene.moves) drawArrows(ctx, scene.fake, scene.moves, scene.lim, size);
 }
 
 // The generated point nearest to canvas pixel (px, py), within `radius` px; its index or -1.
