@@ -91,11 +91,30 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import _SpectralNorm, spectral_norm'''
 
 
+class _Name:
+    """A name written as itself in the settings (DATA's points are POINTS, listed once)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
 def _settings(saved: dict) -> str:
+    points = saved["data"].get("points") or ()
+    if points:
+        saved = {**saved, "data": {**saved["data"], "points": _Name("POINTS")}}
     groups = {k: pprint.pformat(v, sort_dicts=False, width=96) for k, v in saved.items()}
+    listed = ""
+    if points:
+        rows = [", ".join(f"[{x!r}, {y!r}]" for x, y in points[i:i + 6])
+                for i in range(0, len(points), 6)]
+        listed = ("# Your points (dataset 'points'): the data is a small Gaussian around each.\n"
+                  "POINTS = [\n" + "".join(f"    {row},\n" for row in rows) + "]\n")
     return f'''# ---------------------------------------------------------------- the settings
 # The run's config, as GAN Playground names its fields (the checkpoint carries it).
-DATA = {groups["data"]}
+{listed}DATA = {groups["data"]}
 MODEL = {groups["model"]}
 TRAIN = {groups["train"]}'''
 
@@ -103,6 +122,21 @@ TRAIN = {groups["train"]}'''
 def _data(config: RunConfig) -> str:
     name = config.data.dataset
     head = "# ---------------------------------------------------------------- the data\n"
+    if name == "points":
+        toy = toy2d.points_set(config.data.points)
+        return head + f'''# {toy.description}: every batch picks among them and adds the jitter.
+CENTRES = torch.tensor(POINTS)
+SIGMA = {toy.sigma!r}
+DATA_SHAPE, NUM_CLASSES = (2,), 0
+
+
+def real_batch(n: int, gen: torch.Generator) -> tuple[Tensor, None]:
+    which = torch.randint(0, len(CENTRES), (n,), generator=gen)
+    return CENTRES[which] + torch.randn(n, 2, generator=gen) * SIGMA, None
+
+
+def load_data(args) -> None:
+    pass'''
     if name in ("ring8", "grid25"):
         toy = toy2d.TOY2D[name]
         centres = [[round(float(v), 6) for v in row] for row in toy.centres.tolist()]

@@ -73,7 +73,7 @@ def test_every_main_action_is_a_named_endpoint(client):
                  "/edit", "/good_settings", "/save_checkpoint", "/load_checkpoint", "/timelapse",
                  "/picture", "/curves", "/measure", "/sample_grid", "/interpolate",
                  "/discriminator_report", "/score_image", "/score_sketch", "/new_run",
-                 "/train_steps"):
+                 "/train_steps", "/step_slowly", "/sample_points", "/upload_points"):
         assert name in names, name
 
 
@@ -170,6 +170,53 @@ def test_new_run_takes_a_precision_and_refuses_an_unknown_one(client):
     with pytest.raises(AppError, match="precision='fp16' is not one of: fp32, bf16, auto"):
         client.predict("ring8", {"precision": "fp16"}, api_name="/new_run")
     assert client.predict(1, "both", api_name="/train_steps")["step"] == 5  # the run is kept
+
+
+def test_new_run_on_your_own_points_then_sample_them_as_json(client):
+    """Issue 14: {"dataset": "points", "points": [[x, y], ...]} on top of any 2D preset, and
+    /sample_points gives generated points by seed."""
+    points = [[np.cos(a), np.sin(2 * a) / 2] for a in np.linspace(0, 2 * np.pi, 300)]
+    summary = client.predict("grid25", {"dataset": "points", "points": points, "steps": 40},
+                             api_name="/new_run")
+    assert summary["dataset"] == "points" and summary["settings"]["points"] == 300
+    assert summary["settings"]["g_lr"] == 5e-3  # grid25's recipe on your data
+    assert client.predict(30, "both", api_name="/train_steps")["step"] == 30
+    out = client.predict(model="session", seeds="0-99", truncation=1.0, api_name="/sample_points")
+    assert out["dataset"] == "points" and out["step"] == 30 and out["seeds"] == list(range(100))
+    assert len(out["points"]) == 100 and all(len(p) == 2 for p in out["points"])
+    again = client.predict(model="session", seeds="5, 7", truncation=1.0,
+                           api_name="/sample_points")
+    assert again["points"] == [out["points"][5], out["points"][7]]  # a seed is one point
+    quality = client.predict(api_name="/measure")
+    assert "on your data" in quality and "of your 300 points reached" in quality
+    # Clear errors, and the run is kept.
+    for settings, message in (
+            ({"dataset": "points"}, "needs at least one point"),
+            ({"dataset": "points", "points": [[0, 0]] * 10_001}, "at most 10,000"),
+            ({"dataset": "points", "points": [[0, "x"]]}, "point 1 .* is not a pair"),
+            ({"dataset": "points", "points": [[0, 1e9]]}, "outside"),
+            ({"points": [[0, 0]]}, "only with dataset='points'")):
+        with pytest.raises(AppError, match=message):
+            client.predict("ring8", settings, api_name="/new_run")
+    assert client.predict(2, "both", api_name="/train_steps")["step"] == 32
+    with pytest.raises(AppError, match="for 2D models"):
+        client.predict(model="tiny-mnist", seeds="0-3", truncation=1.0, api_name="/sample_points")
+    with pytest.raises(AppError, match="more than 10000 seeds"):
+        client.predict(model="session", seeds="0-10000", truncation=1.0,
+                       api_name="/sample_points")
+    with pytest.raises(AppError, match=r"Truncation ψ: 0 must be a number in \(0, 1\]"):
+        client.predict(model="session", seeds="0-3", truncation=0, api_name="/sample_points")
+
+
+def test_step_slowly_plays_one_iteration_and_refuses_images(client):
+    client.predict("ring8", {"steps": 100}, api_name="/new_run")
+    client.predict(5, "both", api_name="/train_steps")
+    out = client.predict(api_name="/step_slowly")
+    assert "iteration 6 in 8 stages" in out[0] and out[2]["step"] == 6
+    client.predict("mnist-dcgan", {"g_width": 4, "d_width": 4, "steps": 10},
+                   api_name="/new_run")
+    with pytest.raises(AppError, match="2D data"):
+        client.predict(api_name="/step_slowly")
 
 
 def test_two_sessions_never_share_a_model(server):
