@@ -274,7 +274,9 @@ class TrainTab:
             found = parse_points(text)
             if not found:
                 return gr.skip(), gr.skip(), POINTS_EMPTY
-            return use(state, request, found, "drawn on the view")
+            # Not written back: the page holds them already, and a later stroke may have
+            # changed them since (an echo would undo it).
+            return (gr.skip(), *use(state, request, found, "drawn on the view")[1:])
 
         def uploaded(file: Any, state: Any, request: gr.Request) -> tuple:
             path = file_path(file)
@@ -286,7 +288,7 @@ class TrainTab:
 
         wire(points.box.submit(on_errors("points")(drawn), inputs=[points.box, self.state],
                               outputs=outputs, api_visibility="private", concurrency_id=CONTROL,
-                              concurrency_limit=None, **QUIET))
+                              concurrency_limit=None, trigger_mode="always_last", **QUIET))
         wire(points.upload.upload(on_errors("points")(uploaded), inputs=[points.upload, self.state],
                                   outputs=outputs, api_name="upload_points",
                                   concurrency_id=QUICK, **QUIET))

@@ -108,6 +108,7 @@ function drawUp(e) {
 function drawCommit() {
   S.draw.strokes = S.draw.strokes.filter((s) => s.length);
   const all = [].concat(...S.draw.strokes);
+  S.draw.sent = S.draw.sent.concat([all]).slice(-8);
   if (window.gpPoints) window.gpPoints.set(all.length ? JSON.stringify(all) : '');
   drawUi();
 }
@@ -121,8 +122,11 @@ function drawWire(d) {
     if (!S.draw.on || S.draw.active) return;
     try {
       const have = e.detail ? JSON.parse(e.detail) : [];
-      const now = [].concat(...S.draw.strokes);
-      if (JSON.stringify(have) !== JSON.stringify(now)) S.draw.strokes = have.length ? [have] : [];
+      // The server's echo of something drawn here (rounded its way, perhaps late) keeps the
+      // strokes as they are, for Undo; anything else replaces them.
+      const same = (sent) => have.length === sent.length && have.every(
+        ([x, y], i) => Math.abs(x - sent[i][0]) < 1e-3 && Math.abs(y - sent[i][1]) < 1e-3);
+      if (!S.draw.sent.some(same)) S.draw.strokes = have.length ? [have] : [];
     } catch (err) { S.draw.strokes = []; }
     drawUi();
   });

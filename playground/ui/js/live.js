@@ -18,7 +18,7 @@ const S = {
   quality: [], real: null, from: null, to: null, t0: 0, dur: 0, heatCache: {},
   grid: null, curves: {step: [], loss_d: [], loss_g: [], d_real: [], d_fake: []},
   marks: [], zoomed: {loss: false, score: false}, charts: {}, dom: null, frame: null,
-  slowSeen: -1, slow: null, draw: {on: false, strokes: [], active: null, lim: 1.5},
+  slowSeen: -1, slow: null, draw: {on: false, strokes: [], active: null, lim: 1.5, sent: []},
   follow: -1, trail: [], hoverG: 0,
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -352,7 +352,9 @@ function drawScene2d(ctx, size, scene, layers, cache) {
     ctx.drawImage(heatCanvas(scene.heat, scene.res, cache), 0, 0, size, size);
   }
   drawAxes(ctx, scene.lim, size);
-  if (layers.manifold && scene.manifold) drawManifold(ctx, scene.manifold, scene.lim, size);
+  const m = layers.manifold && scene.manifold;
+  if (m) drawManifold(ctx, m, scene.lim, size);
+  S.dom.root.dataset.manifold = m ? `${m.z_dim}:${m.axes.join(',')}` : '';
   if (layers.contour && S.contour) drawContours(ctx, S.contour, scene.lim, size);
   // Generated points under the real ones: tight real modes stay visible under a cloud.
   if (layers.fake && scene.fake) drawDots(ctx, scene.fake, scene.lim, size, FAKE_RGB, 2.5);
