@@ -151,6 +151,9 @@ def test_the_kl_and_js_chart_follows_a_2d_run(page):
     wait_for(lambda: chart.is_visible() and int(chart.get_attribute("data-points") or 0) >= 3,
              30, "points of the KL/JS chart")
     assert float(chart.get_attribute("data-kl")) > 0 and float(chart.get_attribute("data-js")) > 0
+    note = page.locator("#live-view .gp-quality-note").inner_text()
+    assert re.match(r"Step [\d,]+: KL \d+\.\d{3}, JS \d\.\d{3} nats · \d/8 modes · \d+ % high "
+                    r"quality", note), note
     pause(page)
     chart.screenshot(path=str(ARTIFACTS / "chart-kl-js.png"))
 

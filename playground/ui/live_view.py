@@ -145,6 +145,7 @@ TEMPLATE = """
       <div class="gp-chart gp-chart-loss" aria-label="Losses by step"></div>
       <div class="gp-chart gp-chart-score" aria-label="Mean D(x) and D(G(z)) by step"></div>
       <div class="gp-chart gp-chart-quality" aria-label="KL and JS divergence by step" hidden></div>
+      <div class="gp-quality-note"></div>
       <div class="gp-marks"></div>
       <div class="gp-chart-help">Hover for the values at a step · drag to zoom · double-click
         to zoom out again.</div>

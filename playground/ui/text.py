@@ -63,6 +63,43 @@ the points glide, so nothing jumps. **Pause** freezes it.
   generated point: towards D's greener ground. Switch each layer on or off under the view; hover
   a generated point for its seed, D's score and G's push.
 - Before any run, the view shows the real data of the chosen preset: what G must learn.
+
+### GAN Lab's layers, and more (2D data)
+- **The model overview** (above the view): noise \(z\) → G → fakes \(G(z)\) → D ← real \(x\),
+  D's verdicts and the two losses, with the numbers of the last step (the status line gives the
+  same once the run stands still). The **D step** path (blue: D scores reals and fakes, its loss
+  updates D) and the **G step** path (purple: G's fakes, D's verdict, G's loss updates G) light
+  up in turn while training; they alternate every iteration, a few milliseconds each, so the
+  lighting is slowed down. **Hover G** to watch noise turn into samples.
+- **Real density contour**: lines enclosing 50, 90 and 99 % of the real data (its density is
+  known exactly for every data set here, your own points included).
+- **G's manifold**: a 20 × 20 grid over the noise, pushed through G. A cell is dark where G packs
+  much of the noise into little room (many samples land there), pale where it stretches it thin.
+  Uniform noise covers the square \([-1, 1]^2\) exactly; Gaussian noise the square
+  \([-2, 2]^2\) (two standard deviations). With \(z\) of one dimension the manifold is a curve;
+  with more than two, the view shows a 2D **slice**: the two axes you choose vary, every other
+  coordinate is 0. *Noise* (Advanced) chooses Gaussian or uniform \(z\), and *z dimension* can be 1 or 2.
+- **Optimal D\***: for a fixed G the best discriminator is
+  $$D^*(x) = \frac{p_{\text{data}}(x)}{p_{\text{data}}(x) + p_g(x)}$$
+  (Goodfellow et al. 2014). Shown beside D's own map: the data's density is known, G's is
+  estimated from 2,500 of its samples (each blurred by half a cell, the data's the same way).
+  Grey: neither puts mass there. The number says how far D is from D\* where the data and G
+  are. Where G matches the data, \(D^* = 1/2\): D can do no better than a coin.
+- **KL and JS divergence** (the third chart, GAN Lab's metric): between the real data and G's
+  samples on a 50 × 50 grid, in nats, over the steps, with the share of high-quality samples.
+- **Hover** a generated point for its noise \(z\), D's score and where G's next step pushes it;
+  **click** it to follow it: its trail and a read-out under the view (click again to stop).
+- **Step, slowly** takes one iteration apart, stage by stage: the noise batch, G's fakes, D's
+  scores, D's loss with the formula of the chosen game and its numbers filled in, D's update (the
+  background changes), a fresh batch for G, G's gradients (the arrows) and G's update (the
+  points move along them). **Next stage** goes one at a time, **Play** a stage a second. It is a
+  real step of the run, counted like any other; the points are G's own, not its average.
+- **Your own data**: press **✏️ Draw data** under the view and draw: a stroke lays points along
+  it, a click drops a small cluster, each with a little jitter. Or pick the dataset *points* and
+  upload a CSV of `x,y` rows (a header naming `x` and `y` is fine; at most 10,000 points within
+  \([-10, 10]\)). Train uses the settings of the form (the preset's recipe) on your points: each
+  batch picks among them and adds a small Gaussian jitter, so the data has a density. The points
+  travel in checkpoints: Sample, the Discriminator tab and Continue work on them.
 - **Quality** says how good the model is in one sentence, next to the bar a good model meets
   (measured every N steps while training, or with **Measure quality**); all the numbers fold out.
 - If training **diverges** (a loss or weight becomes NaN), the model goes back to its last good

@@ -42,6 +42,7 @@ function dom() {
            note: q('.gp-note'), alerts: q('.gp-alerts'), canvas: q('canvas.gp-view'), tip: q('.gp-tooltip'),
            layers: q('.gp-layers'), caption: q('.gp-view-caption'), loss: q('.gp-chart-loss'),
            score: q('.gp-chart-score'), quality: q('.gp-chart-quality'), marks: q('.gp-marks'),
+           qualityNote: q('.gp-quality-note'),
            dstar: q('.gp-dstar'), dstarOwn: q('canvas.gp-dstar-own'), dstarOpt: q('canvas.gp-dstar-opt'),
            dstarText: q('.gp-dstar-text'), slow: q('.gp-slowmo'), tools: q('.gp-tools'),
            drawBtn: q('.gp-draw-btn'), drawHelp: q('.gp-draw-help'), follow: q('.gp-follow'),
@@ -241,8 +242,18 @@ function takeQuality(q) {
   u.setData([rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])]);
   const last = rows[rows.length - 1];
   S.dom.quality.dataset.points = rows.length;
+  S.dom.qualityNote.textContent = last ? qualityWords(last) : '';
   S.dom.quality.dataset.kl = last ? last[1] : '';
   S.dom.quality.dataset.js = last ? last[2] : '';
+}
+
+// A quality row in words: [step, KL, JS, high quality %, modes (or % of your points), modes].
+function qualityWords([step, kl, js, hq, modes, total]) {
+  let words = `Step ${step.toLocaleString('en')}: KL ${kl.toFixed(3)}, JS ${js.toFixed(3)} nats`;
+  if (total != null) words += ` · ${modes}/${total} modes`;
+  else if (modes != null) words += ` · ${modes.toFixed(0)} % of your points reached`;
+  if (hq != null) words += ` · ${hq.toFixed(0)} % high quality`;
+  return words + ' (2,500 samples, every half second while it trains).';
 }
 
 function showDstar() {
@@ -394,6 +405,7 @@ function text(f, d) {
   d.layers.hidden = !flat;
   d.tools.hidden = !flat && !S.draw.on;
   d.quality.hidden = !flat || (f.view && f.view.preview);
+  d.qualityNote.hidden = d.quality.hidden;
   d.dstar.hidden = !(flat && S.layers.dstar);
   const zDim = S.zinfo ? S.zinfo.zDim : 0;
   d.axes.hidden = !(flat && zDim > 2);
@@ -435,7 +447,10 @@ function refreshCharts() {
     S.dom[kind].dataset.xmin = u.scales.x.min ?? '';
     S.dom[kind].dataset.xmax = u.scales.x.max ?? '';
   }
-  if (!S.quality.length && S.charts.quality) S.charts.quality.setData([[], [], [], []]);
+  if (!S.quality.length && S.charts.quality) {
+    S.charts.quality.setData([[], [], [], []]);
+    S.dom.qualityNote.textContent = '';
+  }
 }
 
 // ------------------------------------------------------------------ start
