@@ -76,6 +76,8 @@ function wire(d) {
       }
     });
   }
+  // On a phone the overview graph is too small to read: folded until asked for.
+  if (window.innerWidth < 600) d.root.querySelector('.gp-overview-box').open = false;
   pointerWire(d);
   drawWire(d);
   slowWire(d);
