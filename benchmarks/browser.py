@@ -25,6 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 BARS = {"ring8": {"frames_per_s": 10.0}, "mnist-dcgan": {"frames_per_s": 3.0}}
 PAINTS_BAR, BYTES_BAR, FIRST_FRAME_BAR_S = 30.0, 60 * 1024, 0.5
+EXTRA_LAYERS = ("contour", "manifold", "dstar")
 
 # Press Train and resolve with the seconds until a frame of a new run is drawn.
 FIRST_FRAME_JS = """() => new Promise((resolve, reject) => {
@@ -84,18 +85,29 @@ def _pause(page: Any) -> None:
     _wait(page, lambda c: c["state"] in ("paused", "done"), "the run to pause", 30)
 
 
+def _layers(page: Any, on: bool) -> None:
+    """Switch the 2D view's extra layers (issue 14: contour, G's manifold, D*) on or off."""
+    for layer in EXTRA_LAYERS:
+        box = page.locator(f"#live-view input[data-layer={layer}]")
+        box.check() if on else box.uncheck()
+
+
 def measure_preset(page: Any, received: list[int], preset: str, seconds: float,
-                   presses: int) -> dict[str, Any]:
+                   presses: int, layers: bool = False) -> dict[str, Any]:
     _choose_preset(page, preset)
     firsts, rounds = [], []
     for _ in range(presses):
         firsts.append(page.evaluate(FIRST_FRAME_JS))
         _wait(page, lambda c: c["state"] == "training" and c["step"] > 0, "training")
+        if layers:
+            _layers(page, True)
         time.sleep(1.0)  # past the run's start
         a, bytes_a, t_a = _counters(page), received[0], time.perf_counter()
         time.sleep(seconds)
         b, bytes_b, t_b = _counters(page), received[0], time.perf_counter()
         _pause(page)
+        if layers:
+            _layers(page, False)
         if b["run"] != a["run"] or b["state"] != "training":
             raise RuntimeError(f"{preset}: the run stopped while it was measured ({b})")
         dt = t_b - t_a
@@ -109,6 +121,10 @@ def measure_preset(page: Any, received: list[int], preset: str, seconds: float,
     elapsed = seconds
     bar = BARS[preset]["frames_per_s"]
     first = statistics.median(firsts)
+    if layers:  # a figure to compare with the plain row, no bar of its own
+        return {"preset": preset, "layers": list(EXTRA_LAYERS), "frames_per_s": round(frames, 2),
+                "paints_per_s": round(paints, 1), "bytes_per_s": round(bps),
+                "steps_per_s": round(median("steps"), 1), "presses": presses}
     return {"preset": preset, "seconds_per_press": elapsed, "frames_per_s": round(frames, 2),
             "paints_per_s": round(paints, 1), "bytes_per_s": round(bps),
             "steps_per_s": round(median("steps"), 1), "presses": presses,
@@ -144,6 +160,8 @@ def main(url: str, quick: bool = False) -> list[dict[str, Any]]:
             _wait(page, lambda c: c["frames"] > 0, "the live view's first frame")
             seconds = 3.0 if quick else 8.0
             rows = [measure_preset(page, received, "ring8", seconds, 2 if quick else 5),
+                    measure_preset(page, received, "ring8", seconds, 1 if quick else 3,
+                                   layers=True),
                     measure_preset(page, received, "mnist-dcgan", seconds, 1)]
             minutes = (time.monotonic() - start) / 60
             for r in rows:  # the whole visit: page load, preset picks, Train, Pause

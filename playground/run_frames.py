@@ -109,8 +109,8 @@ class RunFrames:
         snap.wants = wants
         last = next((r for r in reversed(t.history) if not r.event), None)
         if last is not None:
-            snap.last = {k: getattr(last, k) for k in ("step", "loss_d", "loss_g", "d_real",
-                                                        "d_fake")}
+            snap.last = {k: getattr(last, k) for k in ("step", "which", "loss_d", "loss_g",
+                                                        "d_real", "d_fake")}
         return snap
 
     def _take_snapshot(self) -> None:

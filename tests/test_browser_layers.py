@@ -173,6 +173,12 @@ def test_the_overview_graph_shows_the_numbers_of_the_status_line(page):
     assert shown == {"loss_d": found["loss_D"], "loss_g": found["loss_G"],
                      "d_real": found["D(x)"], "d_fake": found["D(G(z))"]}
     assert view_data(page)["ovPath"] == ""  # nothing runs, nothing lit
+    # A single step lights its own path for a moment.
+    page.click("#step-d-btn")
+    wait_for(lambda: view_data(page).get("ovPath") == "d", 20, "the D step's path lit")
+    wait_for(lambda: view_data(page).get("ovPath") == "", 10, "the light to go out")
+    page.click("#step-g-btn")
+    wait_for(lambda: view_data(page).get("ovPath") == "g", 20, "the G step's path lit")
     # Hovering G plays noise turning into samples: the paused view paints again for a while.
     before = live(page)["paints"]
     page.locator("#live-view [data-node=G]").hover()

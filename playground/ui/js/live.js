@@ -19,7 +19,7 @@ const S = {
   grid: null, curves: {step: [], loss_d: [], loss_g: [], d_real: [], d_fake: []},
   marks: [], zoomed: {loss: false, score: false}, charts: {}, dom: null, frame: null,
   slowSeen: -1, slow: null, draw: {on: false, strokes: [], active: null, lim: 1.5, sent: []},
-  follow: -1, trail: [], hoverG: 0,
+  follow: -1, trail: [], hoverG: 0, lastStep: null, lastRun: null, litTimer: 0,
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Where frames come from: beside the page's own Gradio API (its root, on a Space or behind a
@@ -176,6 +176,7 @@ async function show(f) {
     for (const k of Object.keys(S.curves)) S.curves[k] = [];
   }
   const now = performance.now();
+  const wasStill = S.state !== 'training' && S.state !== 'waiting';
   if (f.state === 'training' && S.state === 'training' && S.lastAt) {
     S.interval = Math.min(800, Math.max(40, 0.7 * S.interval + 0.3 * (now - S.lastAt)));
   }
@@ -194,7 +195,20 @@ async function show(f) {
   if (moving && S.slow) slowStop();  // training again: the slow iteration is over
   text(f, d);
   overviewNumbers(d.root, f.last || null, S.frame.noise);
-  if (!S.slow) overviewHighlight(d.root, null);
+  // A single step (Step D only, G only, both) lights its path for a moment.
+  const single = !moving && wasStill && f.last && S.lastStep !== null &&
+    f.last.step !== S.lastStep && f.run === S.lastRun;
+  S.lastStep = f.last ? f.last.step : null; S.lastRun = f.run;
+  if (single && !S.slow) {
+    overviewHighlight(d.root, f.last.which);
+    clearTimeout(S.litTimer);
+    S.litTimer = setTimeout(() => {
+      S.litTimer = 0;
+      if (!S.slow && S.state !== 'training') overviewHighlight(d.root, null);
+    }, 1500);
+  } else if (!S.slow && !S.litTimer) {
+    overviewHighlight(d.root, null);
+  }
   S.frames += 1;
   d.root.dataset.frames = S.frames;
   d.root.dataset.step = f.step; d.root.dataset.state = f.state; d.root.dataset.run = f.run;
