@@ -122,25 +122,15 @@ TRAIN = {groups["train"]}'''
 def _data(config: RunConfig) -> str:
     name = config.data.dataset
     head = "# ---------------------------------------------------------------- the data\n"
-    if name == "points":
-        toy = toy2d.points_set(config.data.points)
-        return head + f'''# {toy.description}: every batch picks among them and adds the jitter.
-CENTRES = torch.tensor(POINTS)
-SIGMA = {toy.sigma!r}
-DATA_SHAPE, NUM_CLASSES = (2,), 0
-
-
-def real_batch(n: int, gen: torch.Generator) -> tuple[Tensor, None]:
-    which = torch.randint(0, len(CENTRES), (n,), generator=gen)
-    return CENTRES[which] + torch.randn(n, 2, generator=gen) * SIGMA, None
-
-
-def load_data(args) -> None:
-    pass'''
-    if name in ("ring8", "grid25"):
-        toy = toy2d.TOY2D[name]
-        centres = [[round(float(v), 6) for v in row] for row in toy.centres.tolist()]
-        return head + f'''# {toy.description}: every batch is fresh points from the mixture.
+    if name in ("ring8", "grid25", "points"):
+        if name == "points":  # your points are listed with the settings (POINTS)
+            toy, centres = toy2d.points_set(config.data.points), "POINTS"
+            how = "every batch picks among them and adds the jitter"
+        else:
+            toy = toy2d.TOY2D[name]
+            centres = repr([[round(float(v), 6) for v in row] for row in toy.centres.tolist()])
+            how = "every batch is fresh points from the mixture"
+        return head + f'''# {toy.description}: {how}.
 CENTRES = torch.tensor({centres})
 SIGMA = {toy.sigma!r}
 DATA_SHAPE, NUM_CLASSES = (2,), 0

@@ -178,7 +178,8 @@ class TrainTab:
             else [form[name].submit, form[name].blur])]
         wire(gr.on(triggers, on_errors("changes")(ev.edit), inputs=[state],
                    inputs_kwargs={name: form[name] for name in LIVE}, outputs=[self.changes],
-                   api_name="edit", concurrency_id=CONTROL, concurrency_limit=None, **QUIET))
+                   api_name="edit", concurrency_id=CONTROL, concurrency_limit=None,
+                   trigger_mode="always_last", **QUIET))
         # The events that fill the form by themselves (links.py writes the URL after each).
         self.form_fills = []
         self.form_fills.append(wire(self.good_btn.click(
