@@ -1,4 +1,5 @@
 """The trainer: smoke tests per preset, determinism, single steps, live edits, divergence."""
+import copy
 import math
 
 import pytest
@@ -195,3 +196,25 @@ def test_the_ema_can_be_turned_on_mid_run_from_g_as_it_is():
                                                   trainer.ema.shadow.parameters()))
     trainer.step(2)
     assert trainer.sampler() is trainer.ema.shadow
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_the_fused_optimiser_makes_the_textbook_update(kind):
+    # On the CPU, Adam and SGD use PyTorch's fused kernel: the same update as the multi-tensor
+    # (foreach) one up to float rounding, on every parameter.
+    from playground.train import make_optimizer
+
+    trainer = Trainer(tiny("ring8", g_optimizer=kind, d_optimizer=kind))
+    assert trainer.opt_g.defaults["fused"] and trainer.opt_d.defaults["fused"]
+    reference = copy.deepcopy(trainer.D)
+    fused = make_optimizer(kind, trainer.D.parameters(), 1e-2, (0.5, 0.9))
+    textbook = (torch.optim.Adam(reference.parameters(), lr=1e-2, betas=(0.5, 0.9), foreach=True)
+                if kind == "adam" else torch.optim.SGD(reference.parameters(), lr=1e-2))
+    x = torch.randn(32, 2, generator=torch.Generator().manual_seed(0))
+    for _ in range(3):
+        for model, opt in ((trainer.D, fused), (reference, textbook)):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    for a, b in zip(trainer.D.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
