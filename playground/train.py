@@ -28,6 +28,7 @@ from .precision import autocast, check as check_precision
 from .sample import latents, run_generator
 
 WHICH = ("both", "d", "g")
+EMA_WARM = 1 << 30  # EMA updates counted for a checkpoint saved without the count
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
 FIXED_POINTS = 1000  # 2D data: points in the progress scatter
 # Live edits allowed on a running model; the rest (seed, device, model shape, data) need a new run.
@@ -400,6 +401,7 @@ class Trainer:
         if self.ema is not None:
             for k, v in self.ema.shadow.state_dict().items():
                 out[f"EMA.{k}"] = v
+            out["ema.updates"] = torch.tensor(self.ema.updates)  # where its warm-up stands
         for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
             for index, state in opt.state_dict()["state"].items():
                 for key, value in state.items():
@@ -426,6 +428,9 @@ class Trainer:
             _load_module(module, prefix, tensors)
         if self.ema is not None:
             _load_module(self.ema.shadow, "EMA", tensors)
+            # A checkpoint from before the EMA's warm-up has no count: its average is past it.
+            self.ema.updates = int(tensors["ema.updates"]) if "ema.updates" in tensors \
+                else EMA_WARM
         for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
             state: dict[int, dict[str, Any]] = {}
             for name, value in tensors.items():
