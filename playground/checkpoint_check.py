@@ -248,6 +248,8 @@ def check_header(header: dict[str, Any], meta: dict[str, Any], name: str) -> Non
     for key, entry in entries.items():
         if key in generators:
             want = [((n,), torch.uint8) for n in GENERATOR_STATE_BYTES]
+        elif key == "ema.updates" and config.train.ema_decay:  # absent in older checkpoints
+            want = [((), torch.int64)]
         elif key in required:
             want = [required[key]]
         elif key in optional:

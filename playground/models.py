@@ -287,6 +287,10 @@ def init_weights(module: nn.Module, generator: torch.Generator) -> None:
 class EMA:
     """Exponential moving average of a model's weights: shadow = decay * shadow + (1 - decay) * model.
 
+    Warm-up: after n updates the decay used is min(decay, (1 + n) / (10 + n)) (TensorFlow's
+    `ExponentialMovingAverage(num_updates=...)`), so the average does not hold on to the first,
+    random weights for hundreds of steps; it reaches a decay of 0.99 after ~900 updates and 0.999
+    after ~9,000. `updates` counts them (the trainer saves it with the run).
     Buffers (BatchNorm running stats) are copied, not averaged. `shadow` is an eval-mode copy with
     gradients off, used for sampling; it sits on the device `model` was on when EMA was made.
     """
@@ -295,16 +299,23 @@ class EMA:
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"decay={decay} is out of range: allowed [0, 1)")
         self.decay = decay
+        self.updates = 0
         self.shadow = copy.deepcopy(model).eval()
         for p in self.shadow.parameters():
             p.requires_grad_(False)
             p.grad = None
+
+    def current_decay(self) -> float:
+        """The decay the next update uses (the warm-up's, until it reaches `decay`)."""
+        return min(self.decay, (1 + self.updates) / (10 + self.updates))
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         mine, theirs = list(self.shadow.parameters()), [p.detach() for p in model.parameters()]
         if len(mine) != len(theirs):
             raise ValueError("EMA.update got a model with different parameters from the one it copied")
-        torch._foreach_lerp_(mine, theirs, 1.0 - self.decay)  # shadow += (1-decay)(model - shadow)
+        # shadow += (1 - decay)(model - shadow)
+        torch._foreach_lerp_(mine, theirs, 1.0 - self.current_decay())
         for s, b in zip(self.shadow.buffers(), model.buffers()):
             s.copy_(b)
+        self.updates += 1

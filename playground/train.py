@@ -28,6 +28,7 @@ from .precision import autocast, check as check_precision
 from .sample import draw_noise, latents, run_generator
 
 WHICH = ("both", "d", "g")
+EMA_WARM = 1 << 30  # EMA updates counted for a checkpoint saved without the count
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
 FIXED_POINTS = 1000  # 2D data: points in the progress scatter
 # Live edits allowed on a running model; the rest (seed, device, model shape, data) need a new run.
@@ -59,15 +60,24 @@ def derive_seed(seed: int, purpose: str) -> int:
     return int.from_bytes(digest[:8], "little") % (2**63)
 
 
+FUSED_DEVICES = ("cpu", "cuda")  # where PyTorch has a fused Adam/SGD kernel we have tested
+
+
 def make_optimizer(kind: str, params: Iterator[nn.Parameter], lr: float,
                    betas: tuple[float, float]) -> torch.optim.Optimizer:
-    # foreach=True: one multi-tensor kernel per update instead of a Python loop over the
-    # parameters (the default on CUDA, not on the CPU). Bit-identical results, ~5% faster steps
-    # for the small 2D models, where per-op overhead dominates.
+    # Adam and SGD: fused=True, one kernel that updates every parameter in one pass (the moments
+    # read and written once), where the device has one; elsewhere foreach=True, one multi-tensor
+    # kernel per operation instead of a Python loop over the parameters. The same update rule up
+    # to float rounding. Measured on this 2-core CPU, 1 thread, interleaved (issue 16): a step
+    # takes 0.89x the time with fused Adam for ring8, 0.86x for grid25, 1.00x for mnist-dcgan
+    # (its convolutions dominate). RMSprop has no fused kernel.
+    params = list(params)
+    fused = bool(params) and all(p.device.type in FUSED_DEVICES for p in params)
+    multi = {"fused": True} if fused else {"foreach": True}
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+        return torch.optim.Adam(params, lr=lr, betas=betas, **multi)
     if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, foreach=True)
+        return torch.optim.SGD(params, lr=lr, **multi)
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, foreach=True)
     raise ValueError(f"optimizer={kind!r} is not one of: adam, sgd, rmsprop")
@@ -405,6 +415,7 @@ class Trainer:
         if self.ema is not None:
             for k, v in self.ema.shadow.state_dict().items():
                 out[f"EMA.{k}"] = v
+            out["ema.updates"] = torch.tensor(self.ema.updates)  # where its warm-up stands
         for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
             for index, state in opt.state_dict()["state"].items():
                 for key, value in state.items():
@@ -431,6 +442,9 @@ class Trainer:
             _load_module(module, prefix, tensors)
         if self.ema is not None:
             _load_module(self.ema.shadow, "EMA", tensors)
+            # A checkpoint from before the EMA's warm-up has no count: its average is past it.
+            self.ema.updates = int(tensors["ema.updates"]) if "ema.updates" in tensors \
+                else EMA_WARM
         for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
             state: dict[int, dict[str, Any]] = {}
             for name, value in tensors.items():

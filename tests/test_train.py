@@ -1,4 +1,5 @@
 """The trainer: smoke tests per preset, determinism, single steps, live edits, divergence."""
+import copy
 import math
 
 import pytest
@@ -170,8 +171,9 @@ def test_a_conditional_model_trains_and_its_label_changes_the_samples():
 
 
 def test_the_ema_follows_decay_times_g_and_ignores_d_only_steps():
+    trainer = Trainer(tiny("ring8", ema_decay=0.9))
+    trainer.ema.updates = 100  # past the warm-up (tested below): the decay is the setting's
     decay = 0.9
-    trainer = Trainer(tiny("ring8", ema_decay=decay))
     shadow = [p.detach().clone() for p in trainer.ema.shadow.parameters()]
     trainer.step(1, "g")
     for s, p, e in zip(shadow, trainer.G.parameters(), trainer.ema.shadow.parameters()):
@@ -195,3 +197,56 @@ def test_the_ema_can_be_turned_on_mid_run_from_g_as_it_is():
                                                   trainer.ema.shadow.parameters()))
     trainer.step(2)
     assert trainer.sampler() is trainer.ema.shadow
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_the_fused_optimiser_makes_the_textbook_update(kind):
+    # On the CPU, Adam and SGD use PyTorch's fused kernel: the same update as the multi-tensor
+    # (foreach) one up to float rounding, on every parameter.
+    from playground.train import make_optimizer
+
+    trainer = Trainer(tiny("ring8", g_optimizer=kind, d_optimizer=kind))
+    assert trainer.opt_g.defaults["fused"] and trainer.opt_d.defaults["fused"]
+    reference = copy.deepcopy(trainer.D)
+    fused = make_optimizer(kind, trainer.D.parameters(), 1e-2, (0.5, 0.9))
+    textbook = (torch.optim.Adam(reference.parameters(), lr=1e-2, betas=(0.5, 0.9), foreach=True)
+                if kind == "adam" else torch.optim.SGD(reference.parameters(), lr=1e-2))
+    x = torch.randn(32, 2, generator=torch.Generator().manual_seed(0))
+    for _ in range(3):
+        for model, opt in ((trainer.D, fused), (reference, textbook)):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    for a, b in zip(trainer.D.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_the_ema_warms_up_from_a_short_average_to_its_decay():
+    # decay min(setting, (1 + n) / (10 + n)) after n updates: 0.1 first, 0.99 from ~900 on.
+    trainer = Trainer(tiny("ring8", ema_decay=0.99))
+    assert trainer.ema.current_decay() == pytest.approx(0.1)
+    shadow = [p.detach().clone() for p in trainer.ema.shadow.parameters()]
+    trainer.step(1, "g")
+    for s, p, e in zip(shadow, trainer.G.parameters(), trainer.ema.shadow.parameters()):
+        assert torch.allclose(e, 0.1 * s + 0.9 * p.detach(), atol=1e-6)
+    trainer.step(3, "d")  # only G steps count
+    assert trainer.ema.updates == 1
+    trainer.step(2)
+    assert trainer.ema.updates == 3 and trainer.ema.current_decay() == pytest.approx(4 / 13)
+    trainer.ema.updates = 890
+    assert trainer.ema.current_decay() == pytest.approx(0.99)
+    trainer.ema.updates = 10_000
+    assert trainer.ema.current_decay() == 0.99
+
+
+def test_the_ema_warm_up_count_is_part_of_the_state():
+    a = Trainer(tiny("ring8", ema_decay=0.99))
+    a.step(3)
+    tensors = a.state_tensors()
+    assert int(tensors["ema.updates"]) == 3
+    b = Trainer(tiny("ring8", ema_decay=0.99))
+    b.load_state_tensors(tensors)
+    assert b.ema.updates == 3
+    del tensors["ema.updates"]  # saved before the warm-up existed: the average is long past it
+    b.load_state_tensors(tensors)
+    assert b.ema.current_decay() == 0.99
