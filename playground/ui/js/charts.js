@@ -98,3 +98,17 @@ function makeQualityChart(host) {
   u.over.addEventListener('dblclick', () => u.setData(u.data, true));
   return u;
 }
+
+// The quality rows of a frame (frame.quality: {from, rows}) into the chart and its words.
+function takeQuality(q) {
+  if (q.from === 0) S.quality = [];
+  S.quality = S.quality.concat(q.rows);
+  const rows = S.quality, u = S.charts.quality;
+  if (!u) return;
+  u.setData([rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])]);
+  const last = rows[rows.length - 1];
+  S.dom.quality.dataset.points = rows.length;
+  S.dom.qualityNote.textContent = last ? qualityWords(last) : '';
+  S.dom.quality.dataset.kl = last ? last[1] : '';
+  S.dom.quality.dataset.js = last ? last[2] : '';
+}

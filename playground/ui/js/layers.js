@@ -121,3 +121,16 @@ async function takeLayers(v) {
   }
   return out;
 }
+
+// D* beside D's own map (S.dstar, when its layer is on), and how far D is from it.
+function showDstar() {
+  const d = S.dom, x = S.dstar;
+  if (!x || !S.layers.dstar) return;
+  drawScoreMap(d.dstarOwn, x.d_own, x.res, 255);
+  drawScoreMap(d.dstarOpt, x.d_star, x.res, 254, 255);
+  d.dstarText.textContent = `The theory's optimal discriminator for today's G (grey: neither the ` +
+    `data nor G puts mass there). D is off the optimum by ${x.gap.toFixed(3)} on average where ` +
+    `the data and G's samples are (${x.gap_on_data.toFixed(3)} on the data alone); where G ` +
+    `matches the data, D* is 1/2.`;
+  d.root.dataset.dstarGap = x.gap;
+}

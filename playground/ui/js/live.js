@@ -1,6 +1,6 @@
 // live.js: the Train tab's live view (runs as the component's js_on_load, after decode.js,
-// view2d.js, layers.js, grid.js, charts.js, overview.js, slowmo.js, draw.js and pointer.js). It
-// pulls frames (playground/frames.py) from the server one at a time (POST gradio_api/gp/frame,
+// view2d.js, layers.js, grid.js, charts.js, overview.js, slowmo.js, draw.js, pointer.js and
+// words.js). It pulls frames (playground/frames.py) from the server one at a time (POST gradio_api/gp/frame,
 // playground/ui/live_view.py): the next request goes out once a frame is drawn, so the page
 // never falls behind, and the server waits (up to 2 s) until it has something new. The request
 // names the layers shown (`want`: G's manifold and its slice, D*, the contour, the quality
@@ -250,40 +250,6 @@ async function take2d(v, moving) {
   if (S.grid) { S.grid = null; resize(); }
 }
 
-function takeQuality(q) {
-  if (q.from === 0) S.quality = [];
-  S.quality = S.quality.concat(q.rows);
-  const rows = S.quality, u = S.charts.quality;
-  if (!u) return;
-  u.setData([rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])]);
-  const last = rows[rows.length - 1];
-  S.dom.quality.dataset.points = rows.length;
-  S.dom.qualityNote.textContent = last ? qualityWords(last) : '';
-  S.dom.quality.dataset.kl = last ? last[1] : '';
-  S.dom.quality.dataset.js = last ? last[2] : '';
-}
-
-// A quality row in words: [step, KL, JS, high quality %, modes (or % of your points), modes].
-function qualityWords([step, kl, js, hq, modes, total]) {
-  let words = `Step ${step.toLocaleString('en')}: KL ${kl.toFixed(3)}, JS ${js.toFixed(3)} nats`;
-  if (total != null) words += ` · ${modes}/${total} modes`;
-  else if (modes != null) words += ` · ${modes.toFixed(0)} % of your points reached`;
-  if (hq != null) words += ` · ${hq.toFixed(0)} % high quality`;
-  return words + ' (2,500 samples, every half second while it trains).';
-}
-
-function showDstar() {
-  const d = S.dom, x = S.dstar;
-  if (!x || !S.layers.dstar) return;
-  drawScoreMap(d.dstarOwn, x.d_own, x.res, 255);
-  drawScoreMap(d.dstarOpt, x.d_star, x.res, 254, 255);
-  d.dstarText.textContent = `The theory's optimal discriminator for today's G (grey: neither the ` +
-    `data nor G puts mass there). D is off the optimum by ${x.gap.toFixed(3)} on average where ` +
-    `the data and G's samples are (${x.gap_on_data.toFixed(3)} on the data alone); where G ` +
-    `matches the data, D* is 1/2.`;
-  d.root.dataset.dstarGap = x.gap;
-}
-
 async function takeGrid(v, moving) {
   const [pixels, scores] = await Promise.all([unpackArray(v.grid),
                                               v.scores ? unpackArray(v.scores) : null]);
@@ -388,68 +354,6 @@ function drawScene2d(ctx, size, scene, layers, cache) {
   if (layers.real && scene.real) drawDots(ctx, scene.real, scene.lim, size, REAL_RGB, 3.5);
   if (layers.arrows && scene.fake && scene.moves) drawArrows(ctx, scene.fake, scene.moves, scene.lim, size);
   if (S.follow >= 0) drawTrail(ctx, S.trail, scene.lim, size);
-}
-
-// ------------------------------------------------------------------ words
-function text(f, d) {
-  const share = f.target > 0 ? Math.min(1, f.step / f.target) : 0;
-  d.bar.style.width = (share * 100).toFixed(1) + '%';
-  d.progress.textContent = f.target > 0
-    ? `${f.step.toLocaleString('en')} / ${f.target.toLocaleString('en')} steps (${Math.round(share * 100)}%)`
-    : 'No model yet';
-  let status = STATE_WORDS[f.state] || f.state;
-  if (f.state === 'training') {
-    status += ` · ${f.rate.toLocaleString('en', {maximumFractionDigits: f.rate < 10 ? 1 : 0})} steps/s`;
-  }
-  if (f.target > 0 && f.elapsed > 0) status += ` · ${duration(f.elapsed)} of training`;
-  if (f.view && f.view.preview) status = 'No model yet: press Train to start a run on this data.';
-  d.status.textContent = status;
-  d.note.textContent = f.note || '';
-  d.alerts.replaceChildren(...(f.alerts || []).map((a) => {
-    const div = document.createElement('div');
-    div.className = 'gp-alert gp-alert-' + a.kind;
-    const title = document.createElement('b');
-    title.textContent = `⚠️ ${a.title}`;
-    div.append(title, ` (step ${a.step.toLocaleString('en')}): ${a.text}`);
-    if (a.try) { const i = document.createElement('i'); i.textContent = ' Try: '; div.append(i, a.try); }
-    return div;
-  }));
-  d.marks.textContent = S.marks.length
-    ? 'Setting changes: ' + S.marks.slice(-6).map(([s, t]) => `step ${s.toLocaleString('en')}: ${t}`).join('; ')
-    : '';
-  const flat = f.kind === '2d';
-  d.layers.hidden = !flat;
-  d.tools.hidden = !flat && !S.draw.on;
-  d.quality.hidden = !flat || (f.view && f.view.preview);
-  d.qualityNote.hidden = d.quality.hidden;
-  d.dstar.hidden = !(flat && S.layers.dstar);
-  const zDim = S.zinfo ? S.zinfo.zDim : 0;
-  d.axes.hidden = !(flat && zDim > 2);
-  if (zDim > 2) { d.axisA.max = zDim; d.axisB.max = zDim; }
-  d.caption.textContent = caption(f);
-}
-
-function caption(f) {
-  if (f.kind === 'none') return 'Press Train: the real data and G\'s samples will appear here.';
-  if (f.view && f.view.preview) {
-    return f.kind === '2d' ? 'The real data: green points drawn from the distribution G must learn.'
-      : 'Real images from the training set: what G must learn to imitate.';
-  }
-  if (f.kind === '2d') {
-    const m = S.to && S.to.manifold;
-    return 'Green: real points · purple: generated (the same 512 noise vectors throughout) · ' +
-      'background: D\'s verdict (green "real", purple "fake", white "can\'t tell") · arrows: ' +
-      'where the next G step pushes each point. Hover a point for its numbers, click it to ' +
-      'follow it.' + (S.layers.manifold && m ? ` ${m.caption} (darker: G packs more noise there).` : '') +
-      (S.layers.contour ? ' Dark green lines: the real density, enclosing 50, 90 and 99 % of the data.' : '');
-  }
-  return 'The same 64 noise vectors (seeds 0-63) drawn through G as it learns. Hover an image ' +
-    'for its seed and D\'s score.';
-}
-
-function duration(s) {
-  s = Math.floor(s);
-  return s >= 60 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s` : `${s} s`;
 }
 
 function refreshCharts() {
