@@ -25,7 +25,7 @@ from .manifold import manifold
 from .metrics import N_POINTS, evaluate_2d
 from .sample import draw_noise, run_generator
 
-QUALITY_EVERY_S = 0.5  # a new point of the quality series at most this often while training
+QUALITY_EVERY_S = 1.0  # a new point of the quality series at most this often while training
 QUALITY_MAX = 4000  # points kept in a run's quality series (thinned to half beyond)
 NAN_U8 = 255  # D*'s "undefined" (no mass there) in its 8-bit code; scores use 0..254
 Z_SHOWN = 4  # z coordinates sent per generated point (for its read-out and G's animation)

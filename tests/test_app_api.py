@@ -189,6 +189,10 @@ def test_new_run_on_your_own_points_then_sample_them_as_json(client):
     assert again["points"] == [out["points"][5], out["points"][7]]  # a seed is one point
     quality = client.predict(api_name="/measure")
     assert "on your data" in quality and "of your 300 points reached" in quality
+    # The Discriminator tab and a checkpoint of the run work on your points too.
+    _, stats, decision_map, _, _ = client.predict(model="session", count=64,
+                                                  api_name="/discriminator_report")
+    assert "ROC AUC" in stats and Image.open(decision_map).size == (440, 440)
     # Clear errors, and the run is kept.
     for settings, message in (
             ({"dataset": "points"}, "needs at least one point"),

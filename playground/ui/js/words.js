@@ -69,5 +69,5 @@ function qualityWords([step, kl, js, hq, modes, total]) {
   if (total != null) words += ` · ${modes}/${total} modes`;
   else if (modes != null) words += ` · ${modes.toFixed(0)} % of your points reached`;
   if (hq != null) words += ` · ${hq.toFixed(0)} % high quality`;
-  return words + ' (2,500 samples, every half second while it trains).';
+  return words + ' (2,500 samples, about once a second while it trains).';
 }
