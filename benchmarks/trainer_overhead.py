@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from playground.models import build_models
 from playground.presets import get_preset
-from playground.train import Trainer, make_optimizer
+from playground.optim import make_optimizer
+from playground.train import Trainer
 
 BAR = 1.05
 

@@ -13,16 +13,14 @@ the same frames: what you download is what you saw. A frame is plain JSON:
 
 The picture part is quantised (`ViewFrame`): generated 2D points as 16-bit coordinates, D's
 decision map as 8-bit scores on a 40 x 40 grid, G's gradient arrows as 8-bit vectors, digit grids
-as 8-bit pixels, each sent as base64 (large ones deflated first). `ViewFrame` is also what the
+as 8-bit pixels, each sent as base64 (large ones deflated first; `codec.py`). `ViewFrame` is also what the
 timelapse keeps. No gradio here.
 """
 from __future__ import annotations
 
-import base64
 import copy
 import math
 import threading
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .codec import images_to_u8, moves_to_i8, pack, points_to_u16, unit_to_u8, unpack
 from .judge import decision_map, generator_gradients, scores
 from .sample import run_generator
 
@@ -38,12 +37,7 @@ FAKE_POINTS = 512  # generated points in the 2D view (the first of the fixed noi
 REAL_POINTS = 500  # real points drawn under them
 HEAT_RESOLUTION = 40  # D's decision map: 40 x 40 scores (the browser enlarges it smoothly)
 GRID_IMAGES = 64  # the fixed-noise grid: seeds 0..63
-MOVE_UNIT = 64  # a typical (95th-percentile) arrow is this long in the 8-bit arrow vectors
 CURVE_POINTS = 3000  # a run's curves are sent as at most about this many points
-# Payloads of at least this many bytes are deflated before base64 (a digit grid). A 2D view's
-# arrays (under 2 KB each) are not: HTTP Brotli compresses the frame anyway, and inflating each in
-# the page (a DecompressionStream) cost more frames a second than it saved bytes.
-DEFLATE_FROM = 4096
 MAX_MARKS = 50
 KINDS = ("2d", "images", "none")
 
@@ -68,40 +62,6 @@ class ViewFrame:
     def nbytes(self) -> int:
         arrays = (self.fake, self.fake_scores, self.moves, self.heat, self.grid, self.scores)
         return sum(a.nbytes for a in arrays if a is not None)
-
-
-# ------------------------------------------------------------------------ quantisation
-def points_to_u16(points: np.ndarray, lim: float) -> np.ndarray:
-    """(N, 2) data coordinates -> uint16 over [-2 lim, 2 lim] (clipped beyond)."""
-    unit = (np.asarray(points, dtype=np.float64) / (4.0 * lim) + 0.5) * 65535.0
-    return np.clip(np.rint(unit), 0, 65535).astype(np.uint16)
-
-
-def u16_to_points(q: np.ndarray, lim: float) -> np.ndarray:
-    """Inverse of `points_to_u16` (to within 4 lim / 65535)."""
-    return (np.asarray(q, dtype=np.float64) / 65535.0 - 0.5) * 4.0 * lim
-
-
-def unit_to_u8(values: np.ndarray) -> np.ndarray:
-    """Scores in [0, 1] -> uint8 0..255."""
-    return np.clip(np.rint(np.asarray(values, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
-
-
-def images_to_u8(images: torch.Tensor) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> uint8 0..255 (black = -1)."""
-    x = (images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5
-    return (x + 0.5).to(torch.uint8).numpy()
-
-
-def moves_to_i8(moves: np.ndarray) -> tuple[np.ndarray, float]:
-    """(N, 2) moves -> int8 vectors with a typical move MOVE_UNIT long, and the unit's size."""
-    moves = np.asarray(moves, dtype=np.float64).reshape(-1, 2)
-    lengths = np.linalg.norm(moves, axis=1)
-    typical = float(np.percentile(lengths, 95)) if len(lengths) else 0.0
-    if not math.isfinite(typical) or typical <= 0:
-        return np.zeros(moves.shape, dtype=np.int8), 0.0
-    scale = typical / MOVE_UNIT
-    return np.clip(np.rint(moves / scale), -127, 127).astype(np.int8), scale
 
 
 # ------------------------------------------------------------------------ computing a view
@@ -251,25 +211,6 @@ def real_points(trainer: Any, n: int = REAL_POINTS) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------ encoding
-def pack(array: np.ndarray) -> dict[str, Any]:
-    """A little-endian array as base64, deflated when large: {"b64", "z", "dtype", "shape"}."""
-    data = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False)
-    raw = data.tobytes()
-    deflate = len(raw) >= DEFLATE_FROM
-    if deflate:
-        raw = zlib.compress(raw, 1)
-    return {"b64": base64.b64encode(raw).decode("ascii"), "z": deflate,
-            "dtype": array.dtype.name, "shape": list(array.shape)}
-
-
-def _unpack(packed: dict[str, Any]) -> np.ndarray:
-    raw = base64.b64decode(packed["b64"])
-    if packed["z"]:
-        raw = zlib.decompress(raw)
-    dtype = np.dtype(packed["dtype"]).newbyteorder("<")
-    return np.frombuffer(raw, dtype=dtype).reshape(packed["shape"]).astype(packed["dtype"])
-
-
 def encode_view(view: ViewFrame, real: np.ndarray | None = None,
                 heat: bool = True) -> dict[str, Any]:
     """A ViewFrame as JSON-ready data; `real` (M, 2) real points are added when given (the
@@ -294,12 +235,12 @@ def encode_view(view: ViewFrame, real: np.ndarray | None = None,
 def decode_view(data: dict[str, Any]) -> ViewFrame:
     """Inverse of `encode_view` (the real points, when present, are left out)."""
     if data["kind"] == "2d":
-        return ViewFrame(int(data["step"]), "2d", float(data["lim"]), _unpack(data["fake"]),
-                         _unpack(data["fake_scores"]), _unpack(data["moves"]),
+        return ViewFrame(int(data["step"]), "2d", float(data["lim"]), unpack(data["fake"]),
+                         unpack(data["fake_scores"]), unpack(data["moves"]),
                          float(data["move_scale"]),
-                         _unpack(data["heat"]) if "heat" in data else None)
-    return ViewFrame(int(data["step"]), "images", grid=_unpack(data["grid"]),
-                     scores=_unpack(data["scores"]), labels=data.get("labels"))
+                         unpack(data["heat"]) if "heat" in data else None)
+    return ViewFrame(int(data["step"]), "images", grid=unpack(data["grid"]),
+                     scores=unpack(data["scores"]), labels=data.get("labels"))
 
 
 def curves_since(columns: dict[str, np.ndarray], since: int, target_steps: int,
@@ -385,7 +326,7 @@ def check_frame(frame: Any) -> None:
         return
     view = frame["view"]
     if view.get("preview"):  # a dataset's real data, before any model exists
-        _unpack(view["real" if frame["kind"] == "2d" else "grid"])
+        unpack(view["real" if frame["kind"] == "2d" else "grid"])
     else:
         decode_view(view)
 

@@ -5,7 +5,7 @@ D* beside D's own map (`density.optimal_d_map`), the real density's contour line
 the data does not change), and the quality series (KL and JS divergence, high-quality share and
 modes over steps, GAN Lab's metric beside ours). `Extras.compute` works them out on the run's
 private copies of G and D in the frame's thread, beside the training, and returns JSON-ready
-numbers packed like the rest of a frame (`frames.pack`). No gradio.
+numbers packed like the rest of a frame (`codec.pack`). No gradio.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from . import density
-from .frames import pack, points_to_u16, unit_to_u8
+from .codec import pack, points_to_u16, unit_to_u8
 from .judge import scores
 from .manifold import manifold
 from .metrics import N_POINTS, evaluate_2d

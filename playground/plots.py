@@ -25,7 +25,8 @@ from PIL import Image, ImageDraw
 from torch import nn
 
 from .charts import font as _font
-from .frames import ViewFrame, u16_to_points
+from .codec import u16_to_points
+from .frames import ViewFrame
 from .judge import decision_map, generator_gradients
 from .sample import gif, grid
 

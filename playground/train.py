@@ -12,23 +12,23 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from . import settings
+from . import run_state, settings
 from .config import RunConfig, TrainConfig, short_repr
 from .data import Dataset, load_dataset
 from .device import pick_device
 from .distributed import Group, check_batch
 from .losses import d_loss, g_loss, gradient_penalty
 from .models import EMA, build_models
+from .optim import make_optimizer
 from .precision import autocast, check as check_precision
 from .sample import draw_noise, latents, run_generator
 
 WHICH = ("both", "d", "g")
-EMA_WARM = 1 << 30  # EMA updates counted for a checkpoint saved without the count
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
 FIXED_POINTS = 1000  # 2D data: points in the progress scatter
 # Live edits allowed on a running model; the rest (seed, device, model shape, data) need a new run.
@@ -58,29 +58,6 @@ def derive_seed(seed: int, purpose: str) -> int:
     """An independent seed for one purpose (init, data, noise) from the run's seed."""
     digest = hashlib.sha256(f"{seed}:{purpose}".encode()).digest()
     return int.from_bytes(digest[:8], "little") % (2**63)
-
-
-FUSED_DEVICES = ("cpu", "cuda")  # where PyTorch has a fused Adam/SGD kernel we have tested
-
-
-def make_optimizer(kind: str, params: Iterator[nn.Parameter], lr: float,
-                   betas: tuple[float, float]) -> torch.optim.Optimizer:
-    # Adam and SGD: fused=True, one kernel that updates every parameter in one pass (the moments
-    # read and written once), where the device has one; elsewhere foreach=True, one multi-tensor
-    # kernel per operation instead of a Python loop over the parameters. The same update rule up
-    # to float rounding. Measured on this 2-core CPU, 1 thread, interleaved (issue 16): a step
-    # takes 0.89x the time with fused Adam for ring8, 0.86x for grid25, 1.00x for mnist-dcgan
-    # (its convolutions dominate). RMSprop has no fused kernel.
-    params = list(params)
-    fused = bool(params) and all(p.device.type in FUSED_DEVICES for p in params)
-    multi = {"fused": True} if fused else {"foreach": True}
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas, **multi)
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, **multi)
-    if kind == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, foreach=True)
-    raise ValueError(f"optimizer={kind!r} is not one of: adam, sgd, rmsprop")
 
 
 class Trainer:
@@ -350,13 +327,7 @@ class Trainer:
 
     def _snapshot(self) -> None:
         """Copy the current state into reusable buffers (no allocation once shapes are stable)."""
-        state = self.state_tensors()
-        good = self._good
-        if good is not None and good.keys() == state.keys() and all(
-                good[k].shape == v.shape and good[k].dtype == v.dtype for k, v in state.items()):
-            torch._foreach_copy_(list(good.values()), [state[k] for k in good])
-        else:
-            self._good = {k: v.clone() for k, v in state.items()}
+        self._good = run_state.copy_into(self._good, self.state_tensors())
         self._good_step = self.step_count
 
     def _roll_back(self, bad_step: int, row: torch.Tensor, which: str) -> StepRecord:
@@ -408,81 +379,15 @@ class Trainer:
     # ----------------------------------------------------------------- state as tensors
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Everything needed to resume exactly, as a flat name -> tensor dict (CPU, contiguous)."""
-        out: dict[str, torch.Tensor] = {}
-        for prefix, module in (("G", self.G), ("D", self.D)):
-            for k, v in module.state_dict().items():
-                out[f"{prefix}.{k}"] = v
-        if self.ema is not None:
-            for k, v in self.ema.shadow.state_dict().items():
-                out[f"EMA.{k}"] = v
-            out["ema.updates"] = torch.tensor(self.ema.updates)  # where its warm-up stands
-        for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            for index, state in opt.state_dict()["state"].items():
-                for key, value in state.items():
-                    if torch.is_tensor(value):
-                        out[f"{prefix}.{index}.{key}"] = value
-                    elif value is not None:
-                        out[f"{prefix}.{index}.{key}"] = torch.tensor(value)
-        out["rng.data"] = self.data_gen.get_state()
-        out["rng.noise"] = self.noise_gen.get_state()
-        out["fixed_noise"] = self.fixed_noise
-        if self.fixed_labels is not None:
-            out["fixed_labels"] = self.fixed_labels
-        return {k: v.detach().to("cpu").contiguous() for k, v in out.items()}
+        return run_state.collect(self)
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Inverse of `state_tensors`. Raises KeyError/ValueError naming a missing or bad tensor.
-        Timelapse tensors (a checkpoint's `timelapse.*`) are not part of the state: ignored."""
-        tensors = {k: v for k, v in tensors.items() if not k.startswith("timelapse.")}
-        expected = set(self.state_tensors_keys())
-        missing = sorted(k for k in expected if k not in tensors)
-        if missing:
-            raise KeyError(f"missing tensor(s): {', '.join(missing[:5])}")
-        for prefix, module in (("G", self.G), ("D", self.D)):
-            _load_module(module, prefix, tensors)
-        if self.ema is not None:
-            _load_module(self.ema.shadow, "EMA", tensors)
-            # A checkpoint from before the EMA's warm-up has no count: its average is past it.
-            self.ema.updates = int(tensors["ema.updates"]) if "ema.updates" in tensors \
-                else EMA_WARM
-        for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
-            state: dict[int, dict[str, Any]] = {}
-            for name, value in tensors.items():
-                if name.startswith(prefix + "."):
-                    _, index, key = name.split(".", 2)
-                    state.setdefault(int(index), {})[key] = value.to(self.device) \
-                        if key != "step" else value
-            if state:
-                opt.load_state_dict({"state": state,
-                                     "param_groups": opt.state_dict()["param_groups"]})
-            else:
-                opt.state.clear()
-        self.data_gen.set_state(tensors["rng.data"].clone())
-        if "rng.noise" in tensors:  # absent: saved on another kind of device (it restarts)
-            self.noise_gen.set_state(tensors["rng.noise"].clone())
-        self.fixed_noise = tensors["fixed_noise"].to(self.device).clone()
-        if "fixed_labels" in tensors:
-            self.fixed_labels = tensors["fixed_labels"].to(self.device).clone()
+        """Inverse of `state_tensors`. Raises KeyError/ValueError naming a missing or bad tensor."""
+        run_state.restore(self, tensors)
 
     def state_tensors_keys(self) -> list[str]:
         """Names that a complete state must hold (optimiser moments may be absent before step 1)."""
-        keys = [f"G.{k}" for k in self.G.state_dict()] + [f"D.{k}" for k in self.D.state_dict()]
-        if self.ema is not None:
-            keys += [f"EMA.{k}" for k in self.ema.shadow.state_dict()]
-        return keys + ["rng.data", "fixed_noise"]
-
-
-def _load_module(module: nn.Module, prefix: str, tensors: dict[str, torch.Tensor]) -> None:
-    own = module.state_dict()
-    sub = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-    unexpected = sorted(set(sub) - set(own))
-    if unexpected:
-        raise KeyError(f"unexpected tensor(s) for {prefix}: {', '.join(unexpected[:5])}")
-    for k, v in sub.items():
-        if tuple(v.shape) != tuple(own[k].shape):
-            raise ValueError(f"tensor {prefix}.{k} has shape {tuple(v.shape)}, "
-                             f"the model needs {tuple(own[k].shape)}")
-    module.load_state_dict(sub, strict=True)
+        return run_state.required_keys(self)
 
 
 def _grad_norm(params: list[nn.Parameter]) -> torch.Tensor:

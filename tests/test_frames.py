@@ -9,9 +9,10 @@ import torch
 
 from playground import plots
 from playground.charts import curve_columns
+from playground.codec import points_to_u16, u16_to_points
 from playground.frames import (FAKE_POINTS, FRAME_VERSION, FrameHead, ViewFrame, check_frame,
-                               curves_since, decode_view, encode_view, make_frame, points_to_u16,
-                               preview_frame, real_points, u16_to_points, view_job, view_lim)
+                               curves_since, decode_view, encode_view, make_frame,
+                               preview_frame, real_points, view_job, view_lim)
 from playground.presets import PRESETS
 from playground.train import Trainer
 

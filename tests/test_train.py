@@ -203,7 +203,7 @@ def test_the_ema_can_be_turned_on_mid_run_from_g_as_it_is():
 def test_the_fused_optimiser_makes_the_textbook_update(kind):
     # On the CPU, Adam and SGD use PyTorch's fused kernel: the same update as the multi-tensor
     # (foreach) one up to float rounding, on every parameter.
-    from playground.train import make_optimizer
+    from playground.optim import make_optimizer
 
     trainer = Trainer(tiny("ring8", g_optimizer=kind, d_optimizer=kind))
     assert trainer.opt_g.defaults["fused"] and trainer.opt_d.defaults["fused"]
