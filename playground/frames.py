@@ -13,8 +13,8 @@ the same frames: what you download is what you saw. A frame is plain JSON:
 
 The picture part is quantised (`ViewFrame`): generated 2D points as 16-bit coordinates, D's
 decision map as 8-bit scores on a 40 x 40 grid, G's gradient arrows as 8-bit vectors, digit grids
-as 8-bit pixels, each sent as base64 (large ones deflated first; `codec.py`). `ViewFrame` is also what the
-timelapse keeps. No gradio here.
+as 8-bit pixels, each sent as base64 (large ones deflated first; see `codec.py`). `ViewFrame`
+is also what the timelapse keeps. No gradio here.
 """
 from __future__ import annotations
 
