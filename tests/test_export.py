@@ -65,9 +65,10 @@ def test_an_exported_ring8_reaches_the_presets_bar_and_the_app_opens_it(tmp_path
 
 @pytest.mark.slow
 def test_an_exported_digits_dcgan_reaches_the_presets_bar(tmp_path):
-    # Scaled down from the preset's 9,000 steps to 2,000 (~1.5 min in fp32 on one core), where
-    # the preset's time-to-quality bar applies: FD <= 3x the real-vs-real baseline, 10/10
-    # digits (measured: 2.34x, 10). An untrained G is ~200x with one or two digits.
+    # Scaled down from the preset's 9,000 steps to 2,000 (~3 min in fp32 on one core with its
+    # 32-channel G), where the preset's time-to-quality bar applies: FD <= 3x the real-vs-real
+    # baseline, 10/10 digits (measured: 2.34x, 10). An untrained G is ~200x with one or two
+    # digits.
     path = run_script(export_script(PRESETS["mnist-dcgan"]), tmp_path, "--steps", "2000",
                       "--digits", str(DIGITS), "--log-every", "0")
     trainer = load_checkpoint(path, device="cpu")
