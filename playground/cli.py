@@ -1,4 +1,4 @@
-"""The command line: `playground train | sample | judge | eval | presets`.
+"""The command line: `playground train | sample | judge | eval | presets | export | lessons`.
 
 Every subcommand drives the same core objects as the web app. Errors (bad flags, bad files, bad
 values) print one line on stderr and exit with status 2; no traceback.
@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -46,7 +45,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                                    metavar=kind.__name__.upper())
 
 
-def _config_from_args(args: argparse.Namespace) -> RunConfig:
+def config_from_args(args: argparse.Namespace) -> RunConfig:
     config = get_preset(args.preset)
     names = [f.name for k in (DataConfig, ModelConfig, TrainConfig) for f in dataclasses.fields(k)]
     changes = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
@@ -62,112 +61,6 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
     return config.replace(**changes) if changes else config
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from .allocator import keep_freed_memory
-    from .distributed import from_environment, leave
-
-    keep_freed_memory()  # as the app does: each step's buffers are reused, not faulted in anew
-    if args.threads is not None:
-        import torch
-
-        if args.threads < 1:
-            raise CLIError(f"--threads {args.threads} must be at least 1")
-        # Results on the CPU are bit-identical for the same config, seed and thread count;
-        # a different thread count sums in a different order, and a GAN amplifies the difference.
-        torch.set_num_threads(args.threads)
-    # Started by torchrun with N > 1 processes: one data-parallel run (playground/distributed.py).
-    group = from_environment(args.device or "auto")
-    try:
-        return _train(args, group)
-    finally:
-        leave()
-
-
-def _train(args: argparse.Namespace, group: Any) -> int:
-    from tqdm import tqdm
-
-    from .checkpoint import load_checkpoint, save_checkpoint
-    from .train import Trainer
-
-    main = group is None or group.is_main  # only rank 0 prints and writes
-
-    def say(text: str) -> None:
-        if main:
-            tqdm.write(text, file=sys.stderr)
-
-    if args.resume:
-        trainer = load_checkpoint(args.resume, device=args.device, group=group)
-        if args.steps is not None:
-            trainer.update(steps=args.steps)
-        name = Path(args.resume).stem
-    else:
-        config = _config_from_args(args)
-        trainer = Trainer(config, group=group)
-        name = args.preset
-    out = Path(args.out or f"runs/{name}.safetensors")
-    target = trainer.config.train.steps
-    ranks = f" on {group.world_size} processes" if group else ""
-    say(f"training {name}: {trainer.dataset.info}; device {trainer.device}{ranks}; "
-        f"{target} steps -> {out}")
-    log_every = args.log_every or max(1, target // 10)
-    interrupted = False
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupted
-        interrupted = True
-
-    def save() -> None:
-        if main:
-            save_checkpoint(trainer, out, slim=args.slim)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        with tqdm(total=target, initial=min(trainer.step_count, target), unit="step",
-                  disable=args.quiet or not main, dynamic_ncols=True) as bar:
-            while trainer.step_count < target:
-                # Every rank stops at the same step, whichever of them saw the Ctrl-C.
-                if group.any(interrupted) if group else interrupted:
-                    interrupted = True
-                    break
-                chunk = min(args.chunk, target - trainer.step_count)
-                before = trainer.step_count
-                records = trainer.step(chunk)
-                last = records[-1]
-                if last.event:  # the same on every rank: the losses are averaged over them
-                    say(last.event)
-                    save()
-                    say(f"saved the last good state to {out}")
-                    return 1
-                bar.update(trainer.step_count - before)
-                bar.set_postfix(loss_d=f"{last.loss_d:.3f}", loss_g=f"{last.loss_g:.3f}",
-                                img_s=f"{last.images_per_s:.0f}")
-                if trainer.step_count // log_every != before // log_every:
-                    say(_summary(last))
-                    for alert in _alerts(trainer):
-                        say(f"alert: {alert}")
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    save()
-    if interrupted:
-        say(f"interrupted at step {trainer.step_count}; saved to {out}")
-        return EXIT_INTERRUPTED
-    say(f"saved {out} (step {trainer.step_count}, {trainer.elapsed_s:.1f} s of training)")
-    return 0
-
-
-def _summary(r: Any) -> str:
-    return (f"step {r.step}: loss_D {r.loss_d:.4f}  loss_G {r.loss_g:.4f}  D(x) {r.d_real:.3f}  "
-            f"D(G(z)) {r.d_fake:.3f}  |grad D| {r.grad_norm_d:.3g}  |grad G| {r.grad_norm_g:.3g}  "
-            f"{r.images_per_s:.0f} img/s")
-
-
-def _alerts(trainer: Any) -> list[str]:
-    from .alerts import check
-
-    alerts = check(trainer.history, loss=trainer.config.train.loss)
-    return [f"{a.title}: {a.explanation} Try: {a.what_to_try}" for a in alerts]
-
-
 def cmd_sample(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
     from .sample import generate, grid, parse_seeds
@@ -177,7 +70,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.label is not None and not trainer.config.model.conditional:
         raise CLIError("--label needs a conditional checkpoint")
     if args.label is not None and not 0 <= args.label < trainer.num_classes:
-        raise CLIError(f"--label {args.label} is out of range: allowed 0..{trainer.num_classes - 1}")
+        raise CLIError(f"--label {args.label} is out of range: "
+                       f"allowed 0..{trainer.num_classes - 1}")
     if args.out is None and args.csv is None:
         raise CLIError("give --out FILE.png (a picture), --csv FILE.csv (2D points), or both")
     if args.csv is not None and not trainer.is_2d:
@@ -265,7 +159,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         from .checkpoint import read_metadata
         config, origin = read_metadata(args.checkpoint)["config"], Path(args.checkpoint).name
     else:
-        config, origin = _config_from_args(args), f"preset {args.preset}"
+        config, origin = config_from_args(args), f"preset {args.preset}"
     Path(args.out).write_text(export_script(config, origin))
     print(f"wrote {args.out}: python {args.out} trains it and writes run.safetensors")
     return 0
@@ -302,6 +196,8 @@ def cmd_lesson(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_train import cmd_train
+
     parser = argparse.ArgumentParser(prog="playground", description="GAN Playground from the "
                                      "command line (the web app is `python app.py`).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -319,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: one per core)")
     _add_config_flags(p)
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=cmd_train)  # playground/cli_train.py
 
     p = sub.add_parser("sample", help="write the samples of a list of seeds: a grid of images, "
                        "or 2D points as a picture and/or a CSV")
