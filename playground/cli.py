@@ -1,4 +1,4 @@
-"""The command line: `playground train | sample | judge | eval | presets | export | lessons`.
+"""The command line: `playground train | sample | judge | eval | presets | export | lesson(s)`.
 
 Every subcommand drives the same core objects as the web app. Errors (bad flags, bad files, bad
 values) print one line on stderr and exit with status 2; no traceback.

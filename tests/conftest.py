@@ -190,10 +190,12 @@ def phone(browser, app):
 
 
 def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
+    """Poll until `condition()` is truthy and return its value. `timeout` only bounds a hang (a
+    state that never comes); it is not a speed check: how soon the state comes is not asserted."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"never saw {what} (a state that never came, not a speed check)")

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from app_server import AppServer, make_checkpoints
+from conftest import wait_for
 from reliability_app import clear, shared_server
 
 from benchmarks import attacks as A
@@ -153,7 +154,7 @@ def test_pause_and_a_cancelled_call_both_stop_train_steps_within_a_chunk(server)
         return thread, answer
 
     thread, answer = steps()
-    _wait(lambda: view.step() > 0, "steps to start")
+    wait_for(lambda: view.step() > 0, 60, "steps to start")
     run_now(server.url, "pause", [None], session)
     thread.join(30)
     assert not thread.is_alive(), "/train_steps went on after Pause"
@@ -161,9 +162,9 @@ def test_pause_and_a_cancelled_call_both_stop_train_steps_within_a_chunk(server)
     assert 0 < summary["step"] < 9_000 and summary["state"] == "paused", summary
 
     thread, answer = steps()
-    _wait(lambda: view.step() > summary["step"], "steps to start again")
+    wait_for(lambda: view.step() > summary["step"], 60, "steps to start again")
     cancel(server.url, "train_steps", answer["event"], session)
-    _wait(lambda: _still(view), "the cancelled steps to stop")
+    wait_for(lambda: _still(view), 60, "the cancelled steps to stop")
     assert view.step() < 9_000
     thread.join(30)
 
@@ -172,15 +173,6 @@ def _still(view) -> bool:
     first = view.step()
     time.sleep(1.0)
     return view.step() == first
-
-
-def _wait(predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # ------------------------------------------------------------------------ caps

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from conftest import wait_for
 from reliability_app import AUTH, restricted_server, shared_server
 
 from gradio_client import Client
@@ -119,16 +120,6 @@ def test_four_sessions_at_once_get_exactly_their_own_results(server):
 
 
 # ---------------------------------------------------------------------------------- a full queue
-def _wait_for(predicate, timeout: float, what: str) -> None:
-    """Poll until `what` is seen. `timeout` only bounds a hang (a state that never comes); it
-    is not a speed check: how soon the state comes is not asserted."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"never saw: {what} (the server got stuck)")
-        time.sleep(0.1)
-
-
 @pytest.mark.slow
 def test_a_full_queue_turns_jobs_away_with_a_busy_message_then_serves_again():
     locked = restricted_server()  # GP_QUEUE_SIZE=1, GP_TRAIN_CONCURRENCY=1, behind a login
@@ -138,10 +129,10 @@ def test_a_full_queue_turns_jobs_away_with_a_busy_message_then_serves_again():
         for client in (first, second):
             client.predict("ring8", run, api_name="/new_run")
         training = first.submit(5000, "both", api_name="/train_steps")  # the only slot
-        _wait_for(lambda: training.status().code.name == "PROCESSING", 30,
+        wait_for(lambda: training.status().code.name == "PROCESSING", 30,
                   "the first job take the training slot")
         waiting = second.submit(5000, "both", api_name="/train_steps")  # queued: now full
-        _wait_for(lambda: waiting.status().code.name in ("IN_QUEUE", "JOINING_QUEUE"), 30,
+        wait_for(lambda: waiting.status().code.name in ("IN_QUEUE", "JOINING_QUEUE"), 30,
                   "the second job wait in the queue")
         time.sleep(0.5)
         with pytest.raises(Exception, match="Queue is full"):
@@ -153,7 +144,7 @@ def test_a_full_queue_turns_jobs_away_with_a_busy_message_then_serves_again():
         assert paused.status_code == 200, paused.text
         stopped = training.result(timeout=60)
         assert 0 < stopped["step"] < 5000  # Pause stopped the API's steps, within a chunk
-        _wait_for(lambda: waiting.status().code.name == "PROCESSING", 60,
+        wait_for(lambda: waiting.status().code.name == "PROCESSING", 60,
                   "the queued job get the slot after Pause")
         second.predict(api_name="/pause")
         assert waiting.result(timeout=60)["step"] < 5000
@@ -172,14 +163,14 @@ def test_runs_over_the_training_slots_wait_their_turn_and_say_so():
     first, second = (Client(locked.url, auth=AUTH, verbose=False) for _ in range(2))
     try:
         a = first.submit(api_name="/train", **run)
-        _wait_for(lambda: a.outputs() and a.outputs()[-1][2]["state"] == "training", 60,
+        wait_for(lambda: a.outputs() and a.outputs()[-1][2]["state"] == "training", 60,
                   "the first run training")
         b = second.submit(api_name="/train", **run)
-        _wait_for(lambda: b.outputs() and b.outputs()[-1][2]["state"] == "waiting", 60,
+        wait_for(lambda: b.outputs() and b.outputs()[-1][2]["state"] == "waiting", 60,
                   "the second run say it is waiting")
         first.predict(api_name="/pause")
         a.result(timeout=60)
-        _wait_for(lambda: b.outputs()[-1][2]["state"] == "training", 60,
+        wait_for(lambda: b.outputs()[-1][2]["state"] == "training", 60,
                   "the second run training once the first paused")  # its turn now
         second.predict(api_name="/pause")
         assert b.result(timeout=60)
