@@ -123,6 +123,23 @@ def test_every_live_setting_applies_to_the_running_model_and_is_marked(page):
     screenshot(page, "train-live-edits")
 
 
+def test_leaving_a_field_applies_it_while_another_is_half_typed(page):
+    """A blur (or Enter) sends the form: the field being typed into meanwhile (here cleared, on
+    its way to a new number) is not judged half-typed; it applies when it is itself sent."""
+    train(page, until_step=3)
+    type_into(page, "g_lr", "0.005", enter=False)
+    field(page, "d_lr").fill("")  # focus moves on: g_lr's blur; d_lr is empty from here on
+    field(page, "g_lr").dispatch_event("blur")  # as when a slow server answers the first late
+    wait_for(lambda: "g_lr = 0.005" in page.locator("#train-changes").inner_text(), 30,
+             "the edit of g_lr")
+    assert "d_lr" not in page.locator("#train-changes").inner_text()
+    field(page, "d_lr").press_sequentially("0.003", delay=20)
+    field(page, "d_lr").press("Enter")
+    wait_for(lambda: "d_lr = 0.003" in page.locator("#train-changes").inner_text(), 30,
+             "the edit of d_lr")
+    pause(page)  # and no error toast on the way (the page fixture fails on one)
+
+
 @pytest.mark.skipif(bool(bf16_support(torch.device("cpu"))), reason="this CPU has no bf16")
 def test_precision_bf16_from_the_advanced_settings_trains_and_a_preset_sets_its_own(page):
     open_advanced(page)

@@ -460,3 +460,37 @@ def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatc
         f"{last.d_real:.3f} · D(G(z)) {last.d_fake:.3f}")
     steps = [o[3]["step"] for o in sent]  # the summary, for API clients, is always sent
     assert steps == sorted(steps) and sent[-1][3]["state"] == "paused"
+
+
+def test_a_live_edit_from_the_page_takes_only_the_field_that_sent_it(tmp_path):
+    """A field's Enter or blur sends the whole form (the edit event has every live field as an
+    input): another field may be half-typed then, empty or "1" on its way to "10". Only the
+    sender is taken; the half-typed one is checked when it is itself sent. An API call (no
+    sender) still applies and checks every field it sends."""
+    from types import SimpleNamespace
+
+    import gradio as gr
+
+    from playground.settings import SettingError
+    from playground.ui.common import AppContext
+    from playground.ui.train_events import TrainEvents
+
+    ctx = AppContext(runs_dir=tmp_path / "runs", workdir=tmp_path)
+    session = Registry().get(None, "edit")
+    session.set_run(LiveRun(Trainer(TINY_RING), "r", "ring8", Slots(1)))
+    events = TrainEvents(ctx)
+    page = dict(TINY_RING.train.__dict__)  # the form as it stands
+    sent_by = lambda name: gr.EventData(SimpleNamespace(elem_id=f"field-{name}"), {})  # noqa: E731
+    try:
+        words = events.edit(session, evt=sent_by("g_lr"), **{**page, "g_lr": 0.005, "d_lr": ""})
+        assert "g_lr" in words and "d_lr" not in words
+        assert session.run.trainer.config.train.g_lr == 0.005
+        words = events.edit(session, evt=sent_by("g_lr"), **{**page, "g_lr": 0.005, "d_lr": 1})
+        assert words == "" and session.run.trainer.config.train.d_lr == TINY_RING.train.d_lr
+        with pytest.raises(SettingError, match="D learning rate is empty"):
+            events.edit(session, evt=sent_by("d_lr"), **{**page, "d_lr": ""})
+        with pytest.raises(SettingError, match="D learning rate is empty"):
+            events.edit(session, **{**page, "d_lr": ""})  # the API: every field is checked
+        assert session.run.trainer.config.train.d_lr == TINY_RING.train.d_lr
+    finally:
+        session.run.close()

@@ -312,13 +312,20 @@ class TrainEvents:
         words = await anyio.to_thread.run_sync(run.step_slowly)
         return self.outputs(session, words)
 
-    def edit(self, state: Any, request: gr.Request = None, **values: Any) -> str:
+    def edit(self, state: Any, request: gr.Request = None, evt: gr.EventData = None,
+             **values: Any) -> str:
         """Live edits of the form's live fields: applied to the running model at its next step
-        (marked on the curves), or now when it is paused."""
+        (marked on the curves), or now when it is paused. From the page, only the field whose
+        Enter, blur or pick sent the event: another may be half-typed (empty, or "1" on the way
+        to "10"), and it is applied when it is itself sent. An API call sends every field."""
         session = self.ctx.session(state, request)
         run = session.run
         if run is None:  # nothing to change yet: Train checks every field (and says so)
             return ""
+        sender = getattr(getattr(evt, "target", None), "elem_id", None) or ""
+        name = sender.removeprefix("field-")  # form.py gives each field the id "field-<name>"
+        if name in values:
+            values = {name: values[name]}
         changes = live_changes(values, self.ctx.limits)
         self.ctx.limits.check_train_fields(changes)
         return run.edit(changes) or ""
