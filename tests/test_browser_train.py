@@ -140,6 +140,32 @@ def test_leaving_a_field_applies_it_while_another_is_half_typed(page):
     pause(page)  # and no error toast on the way (the page fixture fails on one)
 
 
+def test_an_edit_sent_while_another_is_still_on_its_way_applies_too(page):
+    """On a busy server one field's edit may still be in flight when the next is sent (the last
+    CI run's case): the second must apply its own field, not wait and re-send the first's. Here
+    the first request is held back until the second field has been sent."""
+    train(page, until_step=3)
+    held = []
+
+    def hold_first(route):
+        if not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/gradio_api/queue/join*", hold_first)
+    type_into(page, "g_lr", "0.004")  # Enter: its edit is held
+    wait_for(lambda: held, 30, "the g_lr edit's request")
+    type_into(page, "d_lr", "0.003")  # sent while g_lr's is on its way
+    held[0].continue_()
+    changes = lambda: page.locator("#train-changes").inner_text() + \
+        page.locator("#live-view .gp-marks").inner_text()  # noqa: E731
+    wait_for(lambda: "d_lr" in changes() and "0.003" in changes(), 30, "the edit of d_lr")
+    wait_for(lambda: "g_lr" in page.locator("#live-view .gp-marks").inner_text(), 30,
+             "the mark of g_lr")
+    pause(page)
+
+
 @pytest.mark.skipif(bool(bf16_support(torch.device("cpu"))), reason="this CPU has no bf16")
 def test_precision_bf16_from_the_advanced_settings_trains_and_a_preset_sets_its_own(page):
     open_advanced(page)

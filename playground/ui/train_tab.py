@@ -172,14 +172,17 @@ class TrainTab:
         wire(self.slow_btn.click(on_errors("actions")(ev.step_slowly), **form_in, outputs=run_out,
                                  api_name="step_slowly", concurrency_id=QUICK, **QUIET))
         # Numbers apply when you press Enter or leave the field (not at every keystroke, which
-        # would send half-typed values); menus and boxes when you pick.
+        # would send half-typed values); menus and boxes when you pick. Each event applies the
+        # field that sent it (ev.edit), so each must run with its own sender: "multiple", since
+        # "always_last" runs a trigger that comes while one is in flight later under the first
+        # one's sender (Gradio 6 re-dispatches the first event), and that field's edit was lost.
         triggers = [t for name in LIVE for t in (
             [form[name].input] if isinstance(form[name], gr.Dropdown)
             else [form[name].submit, form[name].blur])]
         wire(gr.on(triggers, on_errors("changes")(ev.edit), inputs=[state],
                    inputs_kwargs={name: form[name] for name in LIVE}, outputs=[self.changes],
                    api_name="edit", concurrency_id=CONTROL, concurrency_limit=None,
-                   trigger_mode="always_last", **QUIET))
+                   trigger_mode="multiple", **QUIET))
         # The events that fill the form by themselves (links.py writes the URL after each).
         self.form_fills = []
         self.form_fills.append(wire(self.good_btn.click(
