@@ -1,8 +1,9 @@
 """Data-parallel training with torchrun (playground/distributed.py): 2 CPU processes on gloo.
 
-The 2-process run with global batch B is the 1-process run with batch B up to float rounding
-(the all-reduce adds two partial gradients where one process sums the batch in another order;
-a GAN amplifies the difference a little each step), and every rank holds the same state."""
+The 2-process run with global batch B is the 1-process run with batch B up to float rounding,
+and every rank holds the same state. Not exactly: the all-reduce adds two partial gradients
+where one process sums the whole batch in another order, and the losses average two shards'
+means; float addition is not associative, so the last bits differ from the first step."""
 from __future__ import annotations
 
 import os
@@ -37,7 +38,23 @@ def torchrun(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return done
 
 
+def _worst(one, other) -> list[float]:
+    """Each step's largest relative difference between two runs' losses and D outputs."""
+    return [max(abs(getattr(a, n) - getattr(b, n)) / max(1.0, abs(getattr(a, n)))
+                for n in ("loss_d", "loss_g", "d_real", "d_fake"))
+            for a, b in zip(one.history, other.history, strict=True)]
+
+
+def _weights_apart(one: dict, other: dict) -> float:
+    return max((one[k] - other[k]).abs().max().item() for k in one
+               if k.startswith(("G.", "D.", "EMA.")))
+
+
 def test_two_processes_train_the_one_process_run(tmp_path):
+    """Rounding apart, the runs are one: a GAN amplifies a rounding difference step by step (a
+    weight nudged by 1e-7 of itself moves the losses by ~1e-4 after 50 ring8 steps), so the
+    first ten steps agree to 1e-5 (measured 5e-7) and the fiftieth to 1e-2 (measured: losses
+    1.2e-3, weights 1.8e-3), where a run with another global batch is 0.2 and 8e-2 apart."""
     out = tmp_path / "ddp.safetensors"
     torchrun("-m", "playground", "train", "--preset", "ring8", "--steps", "50", "--quiet",
              "--out", str(out))
@@ -46,18 +63,14 @@ def test_two_processes_train_the_one_process_run(tmp_path):
     alone.step(50)
     both = load_checkpoint(out, device="cpu")
     assert both.step_count == 50 and read_metadata(out)["world_size"] == 2
-    for a, b in zip(alone.history, both.history, strict=True):
-        for name in ("loss_d", "loss_g", "d_real", "d_fake"):
-            x, y = getattr(a, name), getattr(b, name)
-            assert abs(x - y) <= 1e-3 * max(1.0, abs(x)), (a.step, name, x, y)
-    mine, theirs = alone.state_tensors(), both.state_tensors()
-    for key in mine:
-        if key.startswith(("G.", "D.", "EMA.")):
-            torch.testing.assert_close(theirs[key], mine[key], atol=2e-3, rtol=1e-3)
+    worst = _worst(alone, both)
+    assert max(worst[:10]) <= 1e-5 and max(worst) <= 1e-2, worst
+    assert _weights_apart(alone.state_tensors(), both.state_tensors()) <= 1e-2
     # The same recipe: a different global batch would be a different run altogether.
     other = Trainer(get_preset("ring8").replace(device="cpu", steps=50, batch_size=128))
     other.step(50)
-    assert (other.state_tensors()["G.net.0.weight"] - mine["G.net.0.weight"]).abs().max() > 1e-2
+    assert max(_worst(alone, other)) > 1e-1
+    assert _weights_apart(alone.state_tensors(), other.state_tensors()) > 4e-2
 
 
 @pytest.mark.parametrize("changes", [
