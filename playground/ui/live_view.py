@@ -34,7 +34,7 @@ HERE = Path(__file__).parent
 FRAME_PATH = "/gradio_api/gp/frame"
 MAX_REQUEST_BYTES = 4096
 JS_FILES = ("decode.js", "view2d.js", "layers.js", "grid.js", "charts.js", "overview.js",
-            "slowmo.js", "draw.js", "pointer.js", "words.js", "live.js")
+            "slowmo.js", "draw.js", "pointer.js", "words.js", "paint.js", "live.js")
 WAIT_S = 2.0  # how long a frame request waits for something new before answering "same"
 MAX_TOKEN = 64
 # Frame requests wait in threads of their own, so that watchers never hold the threads the

@@ -1,6 +1,6 @@
 // live.js: the Train tab's live view (runs as the component's js_on_load, after decode.js,
-// view2d.js, layers.js, grid.js, charts.js, overview.js, slowmo.js, draw.js, pointer.js and
-// words.js). It pulls frames (playground/frames.py) from the server one at a time (POST gradio_api/gp/frame,
+// view2d.js, layers.js, grid.js, charts.js, overview.js, slowmo.js, draw.js, pointer.js, words.js
+// and paint.js). It pulls frames (playground/frames.py) from the server one at a time (POST gradio_api/gp/frame,
 // playground/ui/live_view.py): the next request goes out once a frame is drawn, so the page
 // never falls behind, and the server waits (up to 2 s) until it has something new. The request
 // names the layers shown (`want`: G's manifold and its slice, D*, the contour, the quality
@@ -31,7 +31,6 @@ const STATE_WORDS = {
   training: 'Training', paused: 'Paused.', done: 'Done: reached the step target.',
   diverged: 'Diverged: the model is back at its last good state (see the warning).',
 };
-const G_ANIMATION_MS = 2000;
 
 function dom() {
   const q = (sel) => element.querySelector(sel);
@@ -273,87 +272,6 @@ async function takeGrid(v, moving) {
     resize();
   }
   S.from = S.to = null;
-}
-
-// ------------------------------------------------------------------ painting
-function sceneAt(now) {
-  if (!S.to) return null;
-  const t = S.dur > 0 ? Math.min(1, (now - S.t0) / S.dur) : 1;
-  if (t >= 1 || !S.from.fake) return S.to;
-  const a = S.from, b = S.to;
-  const m = b.manifold && a.manifold && a.manifold.vertices.length === b.manifold.vertices.length
-    ? {...b.manifold, vertices: lerpInto(new Float32Array(b.manifold.vertices.length),
-                                         a.manifold.vertices, b.manifold.vertices, t)}
-    : b.manifold;
-  return {lim: b.lim, real: b.real, res: b.res, scores: b.scores, moveScale: b.moveScale, manifold: m,
-          fake: lerpInto(new Float32Array(b.fake.length), a.fake, b.fake, t),
-          moves: lerpInto(new Float32Array(b.moves.length), a.moves, b.moves, t),
-          heat: lerpInto(new Float32Array(b.heat.length), a.heat, b.heat, t)};
-}
-
-function requestPaint() {
-  if (!S.painting) { S.painting = true; requestAnimationFrame(paint); }
-}
-
-function paint() {
-  S.painting = false;
-  const d = S.dom;
-  if (!d) return;
-  const now = performance.now();
-  const ctx = d.canvas.getContext('2d');
-  const dpr = devicePixelRatio || 1;
-  let animating = false;
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  const side = d.canvas.width / dpr;
-  const gAnimation = S.hoverG && now - S.hoverG < G_ANIMATION_MS ? (now - S.hoverG) / G_ANIMATION_MS : -1;
-  if (S.draw.on) {
-    paintDrawing(ctx, side);
-  } else if (S.slow) {
-    animating = paintSlow(ctx, side, now);
-  } else if (S.kind === '2d' && S.to) {
-    let scene = sceneAt(now);
-    if (gAnimation >= 0 && scene.fake && S.zinfo) scene = noiseToSamples(scene, gAnimation);
-    drawScene2d(ctx, side, scene, S.layers, S.heatCache);
-    animating = (S.dur > 0 && now - S.t0 < S.dur) || gAnimation >= 0;
-  } else if (S.kind === 'images' && S.grid) {
-    const g = S.grid;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    const layout = {...g.layout, scale: d.canvas.width / g.layout.nativeW};
-    drawGrid(ctx, g.prev, layout);
-    let t = g.dur > 0 ? Math.min(1, (now - g.t0) / g.dur) : 1;
-    if (gAnimation >= 0) { noisePicture(ctx, d.canvas.width, d.canvas.height); t = gAnimation; }
-    if (t > 0 && (g.next !== g.prev || gAnimation >= 0)) {
-      ctx.globalAlpha = t; ctx.drawImage(g.next, 0, 0, d.canvas.width, d.canvas.height); ctx.globalAlpha = 1;
-    }
-    animating = t < 1;
-  } else {
-    ctx.fillStyle = 'rgb(250,250,250)';
-    ctx.fillRect(0, 0, side, d.canvas.height / dpr);
-  }
-  if (!S.slow && S.state === 'training') { overviewPulse(d.root, now); animating = true; }
-  S.paints += 1;
-  d.root.dataset.paints = S.paints;
-  if (animating) requestPaint();
-}
-
-// The 2D view with its extra layers (view2d.js draws GAN Lab's four).
-function drawScene2d(ctx, size, scene, layers, cache) {
-  ctx.fillStyle = 'rgb(250,250,250)';
-  ctx.fillRect(0, 0, size, size);
-  if (layers.heatmap && scene.heat) {
-    ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(heatCanvas(scene.heat, scene.res, cache), 0, 0, size, size);
-  }
-  drawAxes(ctx, scene.lim, size);
-  const m = layers.manifold && scene.manifold;
-  if (m) drawManifold(ctx, m, scene.lim, size);
-  S.dom.root.dataset.manifold = m ? `${m.z_dim}:${m.axes.join(',')}` : '';
-  if (layers.contour && S.contour) drawContours(ctx, S.contour, scene.lim, size);
-  // Generated points under the real ones: tight real modes stay visible under a cloud.
-  if (layers.fake && scene.fake) drawDots(ctx, scene.fake, scene.lim, size, FAKE_RGB, 2.5);
-  if (layers.real && scene.real) drawDots(ctx, scene.real, scene.lim, size, REAL_RGB, 3.5);
-  if (layers.arrows && scene.fake && scene.moves) drawArrows(ctx, scene.fake, scene.moves, scene.lim, size);
-  if (S.follow >= 0) drawTrail(ctx, S.trail, scene.lim, size);
 }
 
 function refreshCharts() {
