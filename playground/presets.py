@@ -44,11 +44,12 @@ PRESETS: dict[str, RunConfig] = {
     #   D: five misses; two D steps per G step: 2,200 at ~1.4x the time per step; D width 256:
     #   1,800-2,700 at ~0.4x the steps/s; LSGAN: 2,100 (1,900-2,300, five of five), within noise.
     #   Dec 6 (seeds 0-4, 1 thread, every 100 steps): this recipe 1,600/1,800/1,800/1,900/2,400
-    #   (median 1,800: the same code as above measures 1,800-2,200 from run to run, as rounding
-    #   differs with the thread count); hinge loss: 1,900; uniform noise: three misses; a lazy R1
-    #   penalty (gamma 0.01, every 4 D steps, scaled by 4): 1,800 at 0.90x the steps/s; every 16
-    #   steps (scaled by 16): one seed collapses to 0/8 and the rest take 1,600-3,000; gamma 0.03
-    #   every 16: five misses. Adam rescales the penalty's periodic bursts, so lazy R1 gains nothing.
+    #   (median 1,800, against 2,200 above: a GAN amplifies rounding, so a small change in the
+    #   code's arithmetic moves such medians by a few hundred steps); hinge loss: 1,900; uniform
+    #   noise: three misses; a lazy R1 penalty (gamma 0.01, every 4 D steps, scaled by 4): 1,800
+    #   at 0.90x the steps/s; every 16 steps (scaled by 16): one seed collapses to 0/8 and the
+    #   rest take 1,600-3,000; gamma 0.03 every 16: five misses (Adam likely rescales the
+    #   penalty's periodic bursts).
     "ring8": RunConfig(
         DataConfig(dataset="ring8"),
         ModelConfig(arch="mlp", z_dim=16, g_width=128, g_depth=2, d_width=128, d_depth=2, pack=1),
