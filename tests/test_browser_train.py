@@ -13,6 +13,7 @@ from browser_helpers import (choose, choose_preset, download_checkpoint, field, 
                              type_into)
 from conftest import wait_for
 from playground.precision import bf16_support
+from playground.presets import PRESETS
 
 pytestmark = pytest.mark.browser
 
@@ -237,7 +238,7 @@ def test_save_load_and_continue_with_its_timelapse_and_preset(page, browser, app
         other.click("#load-btn")
         wait_for(lambda: live(other)["step"] == step, 60, "the loaded run")
         assert other.locator("#field-preset input").input_value() == "grid25"
-        assert field(other, "steps").input_value() == "8000"
+        assert field(other, "steps").input_value() == str(PRESETS["grid25"].train.steps)
         other.click("#resume-btn")
         wait_for(lambda: live(other)["step"] > step + 10, 60, "training the loaded run")
         pause(other)

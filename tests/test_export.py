@@ -84,7 +84,7 @@ def test_the_cli_exports_a_preset_and_a_checkpoint(tmp_path, capsys):
     again = tmp_path / "again.py"
     assert main(["export", "--checkpoint", str(saved), "--out", str(again)]) == 0
     # The same file but its header, with the checkpoint's steps (20) as the default.
-    trained = out.read_text().replace("'steps': 8000", "'steps': 20")
+    trained = out.read_text().replace(f"'steps': {PRESETS['grid25'].train.steps}", "'steps': 20")
     assert again.read_text().split("# ---")[1:] == trained.split("# ---")[1:]
     capsys.readouterr()
     assert main(["export", "--checkpoint", str(tmp_path / "missing.safetensors")]) == 2
