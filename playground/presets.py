@@ -53,7 +53,7 @@ PRESETS: dict[str, RunConfig] = {
     #   and seed 5 misses: 8/8 with 83 % at 2,500 steps, then one mode thin (7/8, 86-90 %)
     #   until 4,500, and 8/8 with 88 % at 5,000; so 9 of seeds 0-9 reach the bar today.
     #   Batch 512 (what fixed grid25's coverage) on seeds 0-9: 8 of 10 (seed 5 at 1,800; seeds
-    #   0 and 7 miss: 7/8 with 87.7 %, 8/8 with 89.3 %), median 1,550 steps at 0.78x the
+    #   0 and 7 miss: 7/8 with 87.7 %, 8/8 with 89.3 %), median 1,600 steps at 0.78x the
     #   steps/s of batch 256 (~150 against ~187 on 1 thread): not kept.
     #   Also tried there (seeds 0-4): top-k G updates (Sinha et al. 2020: G learns only from
     #   the half or three quarters of its batch D rates best): five misses, 78-89 % at 3,000,
