@@ -2,6 +2,8 @@
 nothing else on the page changes, and the page stays usable without a reload."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from browser_helpers import (field, hint, img_src, live, open_advanced, pause, train,
@@ -75,6 +77,55 @@ def test_field_errors_name_the_label_once_and_sit_under_the_field(page):
     train(page, until_step=2)  # fixed: it trains, and the sentences are gone
     wait_for(lambda: "Max 1,024 on this server" in hint(page, "batch_size"), 30)
     assert "⚠️" not in hint(page, "g_lr")
+    pause(page)
+
+
+def test_a_late_answer_to_the_edit_before_a_refused_train_leaves_the_refusal_shown(page):
+    """Emptying a field and pressing Train sends the field's blur (a live edit) just before the
+    click. On a busy server that edit's answer can come after Train's refusal: it must not wipe
+    the refusal's sentence (it did, now and then, in CI). Here the edit is held back until the
+    sentence is up."""
+    held = []
+
+    def hold_first(route):
+        if not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    type_into(page, "g_lr", "", enter=False)
+    page.route("**/gradio_api/queue/join*", hold_first)
+    with page.expect_error("G learning rate is empty"):
+        page.click("#train-btn")  # the blur's edit goes first, and is held; Train's is not
+    wait_for(lambda: "G learning rate is empty: type a number" in hint(page, "g_lr"), 30)
+    assert held, "the blur sent no edit"
+    with page.expect_request(lambda r: "/gradio_api/run/" in r.url, timeout=30_000) as late:
+        held[0].continue_()  # the edit runs now and succeeds (no run yet: nothing to change)
+    late.value.response()  # its success listener has answered
+    time.sleep(0.5)
+    assert "G learning rate is empty: type a number" in hint(page, "g_lr")
+    page.unroute("**/gradio_api/queue/join*")
+    type_into(page, "g_lr", "0.002", enter=False)
+    train(page, until_step=2)  # fixed: the next attempt clears it
+    wait_for(lambda: "⚠️" not in hint(page, "g_lr"), 30, "the sentence cleared")
+    pause(page)
+
+
+def test_a_refused_live_edit_stays_said_until_its_own_field_is_fixed(page):
+    """While training, a bad value's sentence stays under its field when another field's edit
+    applies (that edit did not touch it: the box still holds the bad value), and goes when the
+    field itself is fixed."""
+    train(page, until_step=3)
+    with page.expect_error(r"G learning rate: g_lr=-1 is out of range"):
+        type_into(page, "g_lr", "-1")
+    wait_for(lambda: "allowed (0, 10]" in hint(page, "g_lr"), 30, "the sentence under G lr")
+    type_into(page, "d_lr", "0.003")
+    wait_for(lambda: "d_lr = 0.003" in page.locator("#train-changes").inner_text(), 30,
+             "the edit of d_lr")
+    time.sleep(0.5)
+    assert "allowed (0, 10]" in hint(page, "g_lr")
+    type_into(page, "g_lr", "0.001")
+    wait_for(lambda: "⚠️" not in hint(page, "g_lr"), 30, "the sentence cleared")
     pause(page)
 
 

@@ -124,6 +124,22 @@ def test_every_live_setting_applies_to_the_running_model_and_is_marked(page):
     screenshot(page, "train-live-edits")
 
 
+def test_leaving_a_field_after_its_enter_keeps_what_the_edit_said(page):
+    """Enter applies an edit and says so; leaving the field then sends it again with nothing new:
+    that second answer says nothing, and must not blank the first (nor, on a busy server, the
+    answer to the next field's edit when it arrives after it)."""
+    train(page, until_step=3)
+    type_into(page, "g_lr", "0.001")
+    wait_for(lambda: "g_lr = 0.001" in page.locator("#train-changes").inner_text(), 30,
+             "the edit of g_lr")
+    with page.expect_request(lambda r: "/gradio_api/run/" in r.url, timeout=30_000) as done:
+        field(page, "d_lr").click()  # g_lr's blur: the same value again
+    done.value.response()  # the edit has answered (this is its success listener's request)
+    time.sleep(0.5)
+    assert "g_lr = 0.001" in page.locator("#train-changes").inner_text()
+    pause(page)
+
+
 def test_leaving_a_field_applies_it_while_another_is_half_typed(page):
     """A blur (or Enter) sends the form: the field being typed into meanwhile (here cleared, on
     its way to a new number) is not judged half-typed; it applies when it is itself sent."""

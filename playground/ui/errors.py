@@ -6,13 +6,19 @@ clients) and changes nothing: its outputs keep what they showed, because every e
 session, which control the error is about: the form field a `SettingError` or `LimitError`
 names, else the event's own notice line (next to its buttons). `ErrorSlots.wire` then chains a
 `.failure` listener that writes the sentence there (a field's hint line turns into the message,
-its accordion opens) and a `.success` listener that clears it again.
+its accordion opens) and a `.success` listener that clears it again: only a sentence that the
+event which succeeded can have fixed, made before it started and about what it checked (a live
+edit from the page checks the one field that sent it; see `checked_only`). Events overlap and
+their answers come in any order on a busy server: a late success must not wipe a newer error.
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 import html
 import inspect
+import itertools
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,22 +41,78 @@ class Note:
     message: str
     field: str | None  # a form field's name, or None for the event's notice line
     notice: str  # the notice line of the event that failed
+    at: int = 0  # when it failed, on `Where.tick`'s clock
+
+
+MAX_SESSIONS_TRACKED = 10_000  # sessions whose last error (or success) is remembered: a bound on
+#                               this bookkeeping's memory (~100 bytes each), the oldest forgotten
+
+
+class Recent(OrderedDict):
+    """A dict that keeps only its `limit` most recently written keys."""
+
+    def __init__(self, limit: int = MAX_SESSIONS_TRACKED) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
 
 
 class Where:
-    """Who the last error belongs to, per session; set by `on_errors`, read by `ErrorSlots`."""
+    """Per session: who the last error belongs to (set by `on_errors`, taken by `ErrorSlots`),
+    and the last few events that succeeded: when each started (on one clock with the errors)
+    and which fields it checked."""
+
+    KEEP = 8  # successes remembered per session: more than can overlap
 
     def __init__(self) -> None:
-        self.notes: dict[str, Note] = {}
+        self.notes: Recent = Recent()
+        self.fixed: Recent = Recent()  # session -> ((start tick, fields checked or None: all),)
+        self._clock = itertools.count(1)
+
+    def tick(self) -> int:
+        return next(self._clock)
+
+    def start(self) -> int:
+        """An event starts: its tick. Until it says otherwise (`checked_only`), it checks all."""
+        _CHECKED.set(None)
+        return self.tick()
 
     def take(self, key: str) -> Note | None:
         return self.notes.pop(key, None)
 
+    def succeeded(self, key: str | None, started: int) -> None:
+        scope = _CHECKED.get()
+        if key is not None and scope != frozenset():
+            self.fixed[key] = (*self.fixed.get(key, ())[1 - self.KEEP:], (started, scope))
+
+    def fixes(self, key: str, shown_at: int, field: str | None) -> bool:
+        """Whether an event of this session that succeeded can have fixed the error made at
+        `shown_at` about `field`: it started after the error, and it checked that field."""
+        return any(started > shown_at and (scope is None or field in scope)
+                   for started, scope in self.fixed.get(key, ()))
+
     def forget(self, key: str) -> None:
         self.notes.pop(key, None)
+        self.fixed.pop(key, None)
 
 
 WHERE = Where()
+_CHECKED: contextvars.ContextVar[frozenset[str] | None] = contextvars.ContextVar(
+    "gp_checked", default=None)  # the fields the event running in this context checked
+
+
+def checked_only(*fields: str) -> None:
+    """Said from inside an event that checks only some of what the page sends (a live edit from
+    the page: the field that sent it), or nothing (a live edit with no run to apply it to): its
+    success then clears only a sentence about those fields. Events overlap: the blur of an
+    emptied field sends an edit just before the Train click it comes from, and that edit's
+    success must not wipe Train's sentence about the field."""
+    _CHECKED.set(frozenset(fields))
 
 
 def _key(args: tuple, kwargs: dict) -> str | None:
@@ -68,42 +130,52 @@ def on_errors(notice: str) -> Callable[[Callable], Callable]:
         message = e.message if isinstance(e, gr.Error) else str(e)
         if key is not None:
             WHERE.notes[key] = Note(html.unescape(str(message)), getattr(e, "field", None),
-                                    notice)
+                                    notice, WHERE.tick())
         return e if isinstance(e, gr.Error) else error(str(e))
 
     def wrap(fn: Callable) -> Callable:
         if inspect.isasyncgenfunction(fn):
             @functools.wraps(fn)
             async def agen(*args: Any, **kwargs: Any) -> Any:
+                started = WHERE.start()
                 try:
                     async for item in fn(*args, **kwargs):
                         yield item
                 except (gr.Error, *USER_ERRORS) as e:
                     raise remember(e, args, kwargs) from None
+                WHERE.succeeded(_key(args, kwargs), started)
             return agen
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def coro(*args: Any, **kwargs: Any) -> Any:
+                started = WHERE.start()
                 try:
-                    return await fn(*args, **kwargs)
+                    out = await fn(*args, **kwargs)
                 except (gr.Error, *USER_ERRORS) as e:
                     raise remember(e, args, kwargs) from None
+                WHERE.succeeded(_key(args, kwargs), started)
+                return out
             return coro
         if inspect.isgeneratorfunction(fn):
             @functools.wraps(fn)
             def gen(*args: Any, **kwargs: Any) -> Any:
+                started = WHERE.start()
                 try:
                     yield from fn(*args, **kwargs)
                 except (gr.Error, *USER_ERRORS) as e:
                     raise remember(e, args, kwargs) from None
+                WHERE.succeeded(_key(args, kwargs), started)
             return gen
 
         @functools.wraps(fn)
         def plain(*args: Any, **kwargs: Any) -> Any:
+            started = WHERE.start()
             try:
-                return fn(*args, **kwargs)
+                out = fn(*args, **kwargs)
             except (gr.Error, *USER_ERRORS) as e:
                 raise remember(e, args, kwargs) from None
+            WHERE.succeeded(_key(args, kwargs), started)
+            return out
         return plain
     return wrap
 
@@ -116,7 +188,8 @@ class ErrorSlots:
         self.aliases: dict[str, str] = {}  # a setting without a control of its own -> the one
         #                                   whose hint line shows its errors
         self.notices: dict[str, gr.Markdown] = {}
-        self._shown: set[str] = set()  # sessions with one of this tab's sentences on the page
+        self._shown: Recent = Recent()  # session -> (when, about which field) its sentence
+        #                                 on this tab was made
 
     def field(self, name: str, control: gr.Component, hint: str, box: Any = None) -> None:
         """A form field whose hint line shows its error; `box`: an Accordion to open."""
@@ -164,9 +237,8 @@ class ErrorSlots:
         Register this before the event's own listener, so that it goes first."""
         def clear(request: gr.Request) -> list[Any]:
             key = getattr(request, "session_hash", None) or ""
-            if key not in self._shown:
+            if self._shown.pop(key, None) is None:
                 return [gr.skip()] * len(self.outputs)
-            self._shown.discard(key)
             return self._updates(None)
 
         for trigger in triggers:
@@ -177,14 +249,17 @@ class ErrorSlots:
         """Show a failed event's sentence where it belongs; clear old ones when it succeeds."""
         def failed(request: gr.Request) -> list[Any]:
             key = getattr(request, "session_hash", None) or ""
-            self._shown.add(key)
-            return self._updates(WHERE.take(key))
+            note = WHERE.take(key)
+            self._shown[key] = (note.at, note.field) if note is not None else (WHERE.tick(), None)
+            return self._updates(note)
 
         def succeeded(request: gr.Request) -> list[Any]:
             key = getattr(request, "session_hash", None) or ""
-            if key not in self._shown:
-                return [gr.skip()] * len(self.outputs)  # nothing shown: nothing to clear
-            self._shown.discard(key)
+            shown = self._shown.get(key)
+            if shown is None or not WHERE.fixes(key, *shown):
+                return [gr.skip()] * len(self.outputs)  # nothing shown, or newer than the
+                #                                          attempt that succeeded: kept
+            self._shown.pop(key, None)
             return self._updates(None)
 
         quiet = dict(outputs=self.outputs, show_progress="hidden", queue=False,

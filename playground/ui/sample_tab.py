@@ -204,7 +204,8 @@ class SampleTab:
             return session, str(path), str(path), info
 
         @on_errors("sample")
-        def random_seeds(count: Any) -> str:
+        def random_seeds(count: Any, request: gr.Request = None) -> str:
+            # (`request`, unused here: on_errors reads whose error or success this is from it)
             n = _seed(count, "How many random seeds", "count")
             if n < 1:
                 raise SettingError("count", "How many random seeds: ask for at least 1")

@@ -22,6 +22,7 @@ from ..quality import quality_rows, quality_sentence
 from ..settings import SERVER_ONLY_FIELDS, SettingError
 from ..train import Trainer
 from .common import AppContext, error, trainer_or_fallback
+from .errors import checked_only
 from .form import CUSTOM, FIELDS, FOLDER_DATASET, config_from_form, live_changes, preset_of
 from .session import REGISTRY, Session
 
@@ -313,7 +314,7 @@ class TrainEvents:
         return self.outputs(session, words)
 
     def edit(self, state: Any, request: gr.Request = None, evt: gr.EventData = None,
-             **values: Any) -> str:
+             **values: Any) -> Any:
         """Live edits of the form's live fields: applied to the running model at its next step
         (marked on the curves), or now when it is paused. From the page, only the field whose
         Enter, blur or pick sent the event: another may be half-typed (empty, or "1" on the way
@@ -321,14 +322,19 @@ class TrainEvents:
         session = self.ctx.session(state, request)
         run = session.run
         if run is None:  # nothing to change yet: Train checks every field (and says so)
+            checked_only()
             return ""
         sender = getattr(getattr(evt, "target", None), "elem_id", None) or ""
         name = sender.removeprefix("field-")  # form.py gives each field the id "field-<name>"
         if name in values:
             values = {name: values[name]}
+            checked_only(name)
         changes = live_changes(values, self.ctx.limits)
         self.ctx.limits.check_train_fields(changes)
-        return run.edit(changes) or ""
+        words = run.edit(changes)
+        if not words and sender:  # the page's blur after an Enter: nothing new to say, and
+            return gr.skip()      # this late answer must not wipe what the next edit said
+        return words
 
     def good_settings(self, state: Any, request: gr.Request = None) -> tuple:
         """After a divergence: the live settings back to those of the last finite state."""

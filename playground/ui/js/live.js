@@ -11,7 +11,7 @@
 // data-paints (canvas paints), data-step, data-state, data-run, data-kind.
 
 const S = {
-  token: null, loop: 0, seq: -1, since: -1, run: null, kind: 'none', state: 'none', alertsKey: null,
+  token: null, loop: 0, seq: -1, asked: 0, since: -1, run: null, kind: 'none', state: 'none', alertsKey: null,
   frames: 0, paints: 0, lastAt: 0, interval: 150, painting: false, abort: null,
   layers: {heatmap: true, real: true, contour: false, fake: true, arrows: true, manifold: false, dstar: false},
   axes: [0, 1], contour: null, zinfo: null, dstar: null, preview: null,
@@ -113,9 +113,11 @@ function wants() {
 }
 
 // A layer was switched on (or the slice changed): ask for a frame that holds it now, rather
-// than after the wait of the request in flight.
+// than after the wait of the request in flight. A frame already on its way in (being read or
+// drawn when this comes) was asked for without it: `pull` asks again after drawing it.
 function askAgain() {
   S.seq = -1;
+  S.asked += 1;
   if (S.abort) S.abort.abort();
 }
 
@@ -124,6 +126,7 @@ async function pull(id) {
   while (id === S.loop) {
     let f;
     const abort = S.abort = new AbortController();
+    const asked = S.asked;
     try {
       const r = await fetch(FRAME_URL, {method: 'POST', headers: {'Content-Type': 'application/json'},
         signal: abort.signal,
@@ -152,6 +155,7 @@ async function pull(id) {
       console.warn('GAN Playground: could not draw a frame', e);
       await sleep(500);
     }
+    if (asked !== S.asked) S.seq = -1;  // show() set the seq of a frame without the new layer
   }
 }
 
