@@ -172,7 +172,8 @@ def test_an_edit_sent_while_another_is_still_on_its_way_applies_too(page):
 
     page.route("**/gradio_api/queue/join*", hold_first)
     type_into(page, "g_lr", "0.004")  # Enter: its edit is held
-    wait_for(lambda: held, 30, "the g_lr edit's request")
+    # (Playwright runs the route handler only while this thread is inside one of its calls)
+    wait_for(lambda: page.wait_for_timeout(50) or held, 30, "the g_lr edit's request")
     type_into(page, "d_lr", "0.003")  # sent while g_lr's is on its way
     held[0].continue_()
     changes = lambda: page.locator("#train-changes").inner_text() + \
@@ -253,7 +254,9 @@ def test_save_load_and_continue_with_its_timelapse_and_preset(page, browser, app
                  "the upload")
         other.click("#load-btn")
         wait_for(lambda: live(other)["step"] == step, 60, "the loaded run")
-        assert other.locator("#field-preset input").input_value() == "grid25"
+        # (the form fills in from the load's answer, which may land after the view's frame)
+        wait_for(lambda: other.locator("#field-preset input").input_value() == "grid25", 30,
+                 "the preset menu to show grid25")
         assert field(other, "steps").input_value() == str(PRESETS["grid25"].train.steps)
         other.click("#resume-btn")
         wait_for(lambda: live(other)["step"] > step + 10, 60, "training the loaded run")

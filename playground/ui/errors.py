@@ -63,14 +63,15 @@ class Recent(OrderedDict):
 
 
 class Where:
-    """Per session: who the last error belongs to (set by `on_errors`, taken by `ErrorSlots`),
-    and the last few events that succeeded: when each started (on one clock with the errors)
-    and which fields it checked."""
+    """Per session: its errors not yet shown, each with where it belongs (added by `on_errors`,
+    taken by `ErrorSlots`), and its last few events that succeeded: when each started (on one
+    clock with the errors) and which fields it checked."""
 
-    KEEP = 8  # successes remembered per session: more than can overlap
+    KEEP = 8  # errors waiting to be shown, and successes, remembered per session: more than
+    #           can overlap
 
     def __init__(self) -> None:
-        self.notes: Recent = Recent()
+        self.notes: Recent = Recent()  # session -> (Note,): errors not yet shown, oldest first
         self.fixed: Recent = Recent()  # session -> ((start tick, fields checked or None: all),)
         self._clock = itertools.count(1)
 
@@ -82,8 +83,16 @@ class Where:
         _CHECKED.set(None)
         return self.tick()
 
+    def add(self, key: str, note: Note) -> None:
+        self.notes[key] = (*self.notes.get(key, ())[1 - self.KEEP:], note)
+
     def take(self, key: str) -> Note | None:
-        return self.notes.pop(key, None)
+        """The oldest error of this session not yet shown (two events of one session can fail
+        at once: a field's Enter and its blur; each failure's listener shows one)."""
+        waiting = self.notes.pop(key, ())
+        if len(waiting) > 1:
+            self.notes[key] = waiting[1:]
+        return waiting[0] if waiting else None
 
     def succeeded(self, key: str | None, started: int) -> None:
         scope = _CHECKED.get()
@@ -129,8 +138,8 @@ def on_errors(notice: str) -> Callable[[Callable], Callable]:
         key = _key(args, kwargs)
         message = e.message if isinstance(e, gr.Error) else str(e)
         if key is not None:
-            WHERE.notes[key] = Note(html.unescape(str(message)), getattr(e, "field", None),
-                                    notice, WHERE.tick())
+            WHERE.add(key, Note(html.unescape(str(message)), getattr(e, "field", None),
+                                notice, WHERE.tick()))
         return e if isinstance(e, gr.Error) else error(str(e))
 
     def wrap(fn: Callable) -> Callable:
