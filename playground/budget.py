@@ -10,7 +10,8 @@ activations their layers produce. From those it estimates:
   real and a fake sample (~ F_G + 6 F_D), a G update G's and D's forward and backward passes
   (~ 3 F_G + 3 F_D), and WGAN-GP's penalty another ~5 F_D per D update;
 - `memory_mb`: the weights in every copy a live run keeps (G, D, the EMA of G, Adam's two
-  moments, the last good state, the live view's copies: ~8 copies) plus the activations of one
+  moments, the last good state, the live view's copies, the run before each of the last two
+  live edits: ~16 copies) plus the activations of one
   update (those of G and of D on reals and fakes, kept for the backward pass, at batch size).
 
 The hosting limits (`ui/limits.py`) refuse a run whose estimate is over GP_MAX_STEP_GFLOP or
@@ -28,7 +29,9 @@ from torch.utils.flop_counter import flop_registry
 
 from .models import build_models
 
-WEIGHT_COPIES = 8  # G, D, EMA(G), 2 Adam moments each, the last good state, the view's copies
+WEIGHT_COPIES = 16  # G, D, EMA(G), 2 Adam moments each, the last good state, the view's copies
+#                    (8), and the run before each of the last 2 live edits (train.UNDO_STATES:
+#                    its weights, EMA and moments, ~4 each)
 BYTES = 4  # float32
 
 

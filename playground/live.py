@@ -221,16 +221,20 @@ class LiveRun(RunFrames):
 
     def back_to_good_settings(self) -> str:
         """Undo the most recent live edit (after a divergence: the settings that came before
-        it trained); "" when there is none left to undo. Pressed again, it walks further back."""
+        it trained, and the model as it was then); "" when there is none left to undo. Pressed
+        again, it walks further back."""
         with self.lock:
             trainer = self.trainer
             if not trainer.undo:
                 return ""
-            previous = trainer.undo.pop()
-            trainer.update(**previous)
-            trainer.undo.pop()  # undoing is not itself an edit to undo later
+            previous, step = trainer.undo_edit()
+            if step is not None and not self.running:  # no longer the model that diverged
+                self.warning = ""
+                self._set_state("paused")
             self.changed()
-            return "Back to the settings before your last change: " + describe(previous)
+            model = (f" and the model as it was then (step {step:,})" if step is not None
+                     else " (the model stays at its last good state)")
+            return f"Back to the settings before your last change{model}: {describe(previous)}"
 
     def step_once(self, which: str) -> str:
         """One round of the game ("both", "d" or "g"), said in words: what it did to D(x) and

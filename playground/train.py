@@ -31,6 +31,8 @@ from .sample import draw_noise, latents, run_generator
 WHICH = ("both", "d", "g")
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
 FIXED_POINTS = 1000  # 2D data: points in the progress scatter
+UNDO_STATES = 2  # live edits whose "before" run is kept for undo_edit (a copy of its state each:
+#                 budget.py counts them in a run's memory)
 # Live edits allowed on a running model; the rest (seed, device, model shape, data) need a new run.
 LIVE_FIELDS = settings.LIVE_FIELDS
 
@@ -111,6 +113,9 @@ class Trainer:
         self._good: dict[str, torch.Tensor] | None = None  # last finite state
         self._good_step = 0
         self.undo: list[dict[str, Any]] = []  # the values each live edit replaced, oldest first
+        # The run just before each of the last UNDO_STATES live edits: undo index -> (step, how
+        # many marks, state). Undoing an edit after a divergence brings it back (`undo_edit`).
+        self._before_edit: dict[int, tuple[int, int, dict[str, torch.Tensor]]] = {}
         # Shown each D and G step's tensors when set (slowmo.explain_iteration): f(kind, **t)
         self.capture: Callable[..., None] | None = None
 
@@ -159,6 +164,41 @@ class Trainer:
         if not changed:
             return {}
         self.undo.append({k: getattr(old, k) for k in changed})
+        index = len(self.undo) - 1
+        self._before_edit.pop(index - UNDO_STATES, None)  # older ones: their settings only
+        self._before_edit[index] = (self.step_count, len(self.changes),
+                                    run_state.copy_into(None, self.state_tensors()))
+        self._apply_settings(config, changed)
+        self.changes.append((self.step_count, changed))
+        return changed
+
+    def undo_edit(self) -> tuple[dict[str, Any], int | None]:
+        """Undo the most recent live edit (after a divergence: what led to it). Its settings come
+        back, and so does the model as it was just before the edit when that is still kept (one
+        of the last UNDO_STATES edits): the last finite state of a run that diverged has often
+        been damaged by the bad setting already, and diverges again at once. Returns (the
+        settings restored, the step the model went back to, or None if it stayed)."""
+        if not self.undo:
+            raise ValueError("no live edit to undo")
+        index = len(self.undo) - 1
+        previous = self.undo.pop()
+        before = self._before_edit.pop(index, None)
+        config = self.check_update(**previous)
+        self._apply_settings(config, previous)  # first: the state's optimisers and EMA match
+        if before is not None:
+            step, marks, state = before
+            self.load_state_tensors(state)
+            self.step_count = step
+            self.history = [r for r in self.history if r.step <= step]
+            del self.changes[marks:]  # the edits from then on (this one too) are undone
+            self.diverged = False
+            self._snapshot()
+        self.changes.append((self.step_count, dict(previous)))
+        return previous, before[0] if before is not None else None
+
+    def _apply_settings(self, config: RunConfig, changed: dict[str, Any]) -> None:
+        """Make `config` the run's, rebuilding or retuning what `changed` touches."""
+        new = config.train
         self.config = config
         for who, opt_name, lr_name in (("g", "g_optimizer", "g_lr"), ("d", "d_optimizer", "d_lr")):
             if opt_name in changed:
@@ -176,8 +216,6 @@ class Trainer:
                 self.ema = EMA(self.G, new.ema_decay)
             else:
                 self.ema.decay = new.ema_decay
-        self.changes.append((self.step_count, changed))
-        return changed
 
     def check_update(self, **changes: Any) -> RunConfig:
         """The config `update(**changes)` would give (every value checked), changing nothing."""

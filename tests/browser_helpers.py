@@ -141,3 +141,23 @@ def download_checkpoint(page, path):
                     and a.endswith(".safetensors") and a, 60, "the checkpoint link")
     path.write_bytes(page.request.get(link).body())
     return path
+
+
+JOIN = "**/gradio_api/queue/join*"  # where the page sends each queued event
+
+
+def hold_first_event(page) -> list:
+    """Hold back the next queued event the page sends (a slow server's late answer, made sure
+    of); the returned list receives its route: `continue_()` it to let it go. Later events pass.
+    Playwright runs the handler only while this thread is inside one of its calls: poll with
+    one (`page.wait_for_timeout`), not with a bare sleep."""
+    held: list = []
+
+    def hold_first(route):
+        if not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(JOIN, hold_first)
+    return held

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from browser_helpers import (field, hint, img_src, live, open_advanced, pause, train,
-                             type_into)
+from browser_helpers import (JOIN, field, hint, hold_first_event, img_src, live,
+                             open_advanced, pause, train, type_into)
 from conftest import wait_for
 
 pytestmark = pytest.mark.browser
@@ -85,16 +85,8 @@ def test_a_late_answer_to_the_edit_before_a_refused_train_leaves_the_refusal_sho
     click. On a busy server that edit's answer can come after Train's refusal: it must not wipe
     the refusal's sentence (it did, now and then, in CI). Here the edit is held back until the
     sentence is up."""
-    held = []
-
-    def hold_first(route):
-        if not held:
-            held.append(route)
-        else:
-            route.continue_()
-
     type_into(page, "g_lr", "", enter=False)
-    page.route("**/gradio_api/queue/join*", hold_first)
+    held = hold_first_event(page)
     with page.expect_error("G learning rate is empty"):
         page.click("#train-btn")  # the blur's edit goes first, and is held; Train's is not
     wait_for(lambda: "G learning rate is empty: type a number" in hint(page, "g_lr"), 30)
@@ -104,7 +96,7 @@ def test_a_late_answer_to_the_edit_before_a_refused_train_leaves_the_refusal_sho
     late.value.response()  # its success listener has answered
     time.sleep(0.5)
     assert "G learning rate is empty: type a number" in hint(page, "g_lr")
-    page.unroute("**/gradio_api/queue/join*")
+    page.unroute(JOIN)
     type_into(page, "g_lr", "0.002", enter=False)
     train(page, until_step=2)  # fixed: the next attempt clears it
     wait_for(lambda: "⚠️" not in hint(page, "g_lr"), 30, "the sentence cleared")

@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from browser_helpers import (choose, choose_preset, download_checkpoint, field, hint, live,
-                             open_advanced, pause, progress_text, screenshot, status, train,
-                             type_into)
+from browser_helpers import (choose, choose_preset, download_checkpoint, field, hint,
+                             hold_first_event, live, open_advanced, pause, progress_text,
+                             screenshot, status, train, type_into)
 from conftest import wait_for
 from playground.precision import bf16_support
 from playground.presets import PRESETS
@@ -162,17 +162,8 @@ def test_an_edit_sent_while_another_is_still_on_its_way_applies_too(page):
     CI run's case): the second must apply its own field, not wait and re-send the first's. Here
     the first request is held back until the second field has been sent."""
     train(page, until_step=3)
-    held = []
-
-    def hold_first(route):
-        if not held:
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route("**/gradio_api/queue/join*", hold_first)
+    held = hold_first_event(page)
     type_into(page, "g_lr", "0.004")  # Enter: its edit is held
-    # (Playwright runs the route handler only while this thread is inside one of its calls)
     wait_for(lambda: page.wait_for_timeout(50) or held, 30, "the g_lr edit's request")
     type_into(page, "d_lr", "0.003")  # sent while g_lr's is on its way
     held[0].continue_()
@@ -213,9 +204,15 @@ def test_divergence_is_shown_and_the_last_good_settings_come_back(page):
         page.locator("#train-changes").inner_text()
     page.click("#good-settings-btn")
     wait_for(lambda: field(page, "g_lr").input_value() == "0.002", 30, "g_lr back")
+    assert "and the model as it was then" in page.locator("#train-changes").inner_text()
+    wait_for(lambda: live(page)["state"] == "paused", 30, "the model from before the edits")
+    assert "Training diverged" not in page.locator("#live-view .gp-alerts").inner_text()
     page.click("#resume-btn")
-    wait_for(lambda: live(page)["state"] == "training", 30, "training again")
+    step = live(page)["step"]
+    wait_for(lambda: (v := live(page))["state"] == "training" and v["step"] > step + 20, 60,
+             "training on from there")
     pause(page)
+    assert live(page)["state"] == "paused"  # it did not diverge again
 
 
 def test_measure_quality_says_it_in_a_sentence_with_the_bar(page):

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from conftest import wait_for
 from playground.frames import check_frame
@@ -139,6 +140,37 @@ def test_after_a_divergence_the_last_good_settings_come_back():
     assert "g_lr = 0.002" in words and "d_lr = 0.002" in words
     assert run.trainer.config.train.g_lr == 0.002 and run.trainer.config.train.d_lr == 0.002
     assert run.back_to_good_settings() == ""  # nothing left to undo
+
+
+def test_going_back_to_good_settings_brings_back_the_model_from_before_the_edits():
+    """The last finite state of a diverged run has often been wrecked by the bad setting
+    already (it diverges again at the next step); undoing the edits brings back the model from
+    just before each, so training goes on where it was healthy."""
+    run = _run(g_optimizer="sgd", d_optimizer="sgd", loss="lsgan")
+    for _ in range(3):
+        run.step_once("both")
+    before = run.trainer.state_tensors()
+    run.edit({"g_lr": 10.0})
+    run.step_once("both")
+    run.edit({"d_lr": 10.0})
+    for _ in range(50):
+        run.step_once("both")
+        if run.trainer.diverged:
+            break
+    assert run.state == "diverged"
+    words = run.back_to_good_settings()
+    assert words.startswith("Back to the settings before your last change and the model as it "
+                            "was then (step 4)") and "d_lr = 0.002" in words
+    words = run.back_to_good_settings()
+    assert "(step 3): g_lr = 0.002" in words
+    assert run.state == "paused" and run.warning == "" and run.trainer.step_count == 3
+    after = run.trainer.state_tensors()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the very same model
+    assert [r.step for r in run.trainer.history] == [1, 2, 3]
+    for _ in range(20):  # and it trains on
+        run.step_once("both")
+    assert not run.trainer.diverged and run.trainer.step_count == 23
+    assert run.trainer.changes == [(3, {"g_lr": 0.002})]  # the marks of the undone future go
 
 
 def test_quality_is_measured_every_n_steps_while_training():

@@ -103,7 +103,8 @@ the points glide, so nothing jumps. **Pause** freezes it.
 - **Quality** says how good the model is in one sentence, next to the bar a good model meets
   (measured every N steps while training, or with **Measure quality**); all the numbers fold out.
 - If training **diverges** (a loss or weight becomes NaN), the model goes back to its last good
-  state; **Back to the last good settings** also undoes the live edits made since then.
+  state; **Back to the last good settings** undoes your last live edit, and brings back the run
+  as it was just before it (for your last two edits); press it again to walk further back.
 
 ### Lessons, comparing runs, taking it home
 - **Lessons: guided experiments** (beside the view) sets up a run, or several to compare, with
