@@ -111,11 +111,12 @@ def test_a_refused_live_edit_stays_said_until_its_own_field_is_fixed(page):
     with page.expect_error(r"G learning rate: g_lr=-1 is out of range"):
         type_into(page, "g_lr", "-1")
     wait_for(lambda: "allowed (0, 10]" in hint(page, "g_lr"), 30, "the sentence under G lr")
-    type_into(page, "d_lr", "0.003")
+    type_into(page, "d_lr", "0.003")  # (leaving G lr sends its -1 again: not said twice)
     wait_for(lambda: "d_lr = 0.003" in page.locator("#train-changes").inner_text(), 30,
              "the edit of d_lr")
     time.sleep(0.5)
     assert "allowed (0, 10]" in hint(page, "g_lr")
+    assert sum("g_lr=-1" in t["text"] for t in page.toasts() if t["kind"] == "error") == 1
     type_into(page, "g_lr", "0.001")
     wait_for(lambda: "⚠️" not in hint(page, "g_lr"), 30, "the sentence cleared")
     pause(page)

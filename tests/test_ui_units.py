@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import wait_for
 from playground import charts, plots
 from playground.presets import PRESETS
 from playground.train import Trainer
@@ -428,6 +429,7 @@ def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatc
     run = LiveRun(Trainer(TINY_RING.replace(steps=100_000)), "r", "ring8", Slots(1),
                   evaluate=lambda t: {"metric_set": "2d", "modes_total": 8, "modes_captured": 8,
                                       "high_quality_pct": 95.0})
+    run.measure_every = 0  # only the measurement below (a fast machine reaches step 1,000)
     session.set_run(run)
     skip = gr.skip()
 
@@ -443,6 +445,8 @@ def test_following_a_run_sends_each_output_again_only_when_it_changed(monkeypatc
 
     run.start()
     try:
+        # (from "waiting" to "training" the status changes: followed from the training on)
+        wait_for(lambda: run.state == "training", 30, "the run training")
         # In a thread of its own: the browser tests' Playwright keeps an event loop in this one.
         with ThreadPoolExecutor(1) as pool:
             sent = pool.submit(asyncio.run, asyncio.wait_for(watch(), 60)).result()

@@ -51,6 +51,9 @@ class Session:
         self.answering = asyncio.Lock()
         self.measure_every = MEASURE_EVERY  # steps between automatic measurements (0 = off)
         self.upload_bytes = 0  # bytes of uploads this session has had checked
+        # Live fields whose value, sent from the page, was refused: the field's blur sends it
+        # again after its Enter, and that is not said twice (at most one entry per field).
+        self.refused_edits: dict[str, Any] = {}
         self.last_used = time.monotonic()
         self.closed = False
         self.on_save_run: Callable[[LiveRun], None] | None = None  # saves a closing run

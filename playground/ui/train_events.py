@@ -328,10 +328,19 @@ class TrainEvents:
         name = sender.removeprefix("field-")  # form.py gives each field the id "field-<name>"
         if name in values:
             values = {name: values[name]}
+            if name in session.refused_edits and session.refused_edits[name] == values[name]:
+                checked_only()  # the blur after the Enter that was refused: said once is
+                return gr.skip()  # enough, and its sentence stays under the field
             checked_only(name)
-        changes = live_changes(values, self.ctx.limits)
-        self.ctx.limits.check_train_fields(changes)
-        words = run.edit(changes)
+        try:
+            changes = live_changes(values, self.ctx.limits)
+            self.ctx.limits.check_train_fields(changes)
+            words = run.edit(changes)
+        except Exception:
+            if name in values:
+                session.refused_edits[name] = values[name]
+            raise
+        session.refused_edits.pop(name, None)
         if not words and sender:  # the page's blur after an Enter: nothing new to say, and
             return gr.skip()      # this late answer must not wipe what the next edit said
         return words
