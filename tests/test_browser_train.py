@@ -205,6 +205,8 @@ def test_divergence_is_shown_and_the_last_good_settings_come_back(page):
     page.click("#good-settings-btn")
     wait_for(lambda: field(page, "g_lr").input_value() == "0.002", 30, "g_lr back")
     assert "and the model as it was then" in page.locator("#train-changes").inner_text()
+    wait_for(lambda: "diverged" not in page.locator("#train-status").inner_text(), 30,
+             "the status line without the divergence")
     wait_for(lambda: live(page)["state"] == "paused", 30, "the model from before the edits")
     assert "Training diverged" not in page.locator("#live-view .gp-alerts").inner_text()
     page.click("#resume-btn")

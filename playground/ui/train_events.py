@@ -346,7 +346,8 @@ class TrainEvents:
         return words
 
     def good_settings(self, state: Any, request: gr.Request = None) -> tuple:
-        """After a divergence: the live settings back to those of the last finite state."""
+        """After a divergence: the live settings back to those before the last live edit, and the
+        run as it was then (its status line no longer says it diverged)."""
         session = self.ctx.session(state, request)
         run = session.run
         if run is None:
@@ -357,7 +358,7 @@ class TrainEvents:
                         "Lower the learning rates (or try another loss) and press Train.")
         flat = {**vars(run.trainer.config.data), **vars(run.trainer.config.model),
                 **vars(run.trainer.config.train)}
-        return (words, *[flat[f] for f in FIELDS])
+        return (words, *[flat[f] for f in FIELDS], status_text(session))
 
     def measure(self, state: Any, request: gr.Request = None) -> str:
         run = self.ctx.session(state, request).run

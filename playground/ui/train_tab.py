@@ -187,7 +187,7 @@ class TrainTab:
         self.form_fills = []
         self.form_fills.append(wire(self.good_btn.click(
             on_errors("changes")(ev.good_settings), inputs=[state],
-            outputs=[self.changes] + fields, api_name="good_settings",
+            outputs=[self.changes] + fields + [self.status], api_name="good_settings",
             concurrency_id=CONTROL, concurrency_limit=None, **QUIET)))
         wire(self.measure_btn.click(on_errors("files")(ev.measure), inputs=[state],
                                     outputs=[self.metrics], api_name="measure",
