@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from . import run_state, settings
+from . import optim, run_state, settings
 from .config import RunConfig, TrainConfig, short_repr
 from .data import Dataset, load_dataset
 from .device import pick_device
@@ -258,12 +258,12 @@ class Trainer:
         if self.capture is not None:
             self.capture("d", x=x, z=z, fake=fake, real_logits=real_logits,
                          fake_logits=fake_logits, loss=loss)
-        self.opt_d.zero_grad(set_to_none=True)
+        optim.zero_grad(self.opt_d)
         loss.backward()
         if self.group is not None:
             self.group.average_gradients(self._d_params)
         norm = _grad_norm(self._d_params)
-        self.opt_d.step()
+        optim.step(self.opt_d)
         return loss.detach(), real_logits.detach(), fake_logits.detach(), norm
 
     def _g_step(self) -> tuple[torch.Tensor, ...]:
@@ -279,7 +279,7 @@ class Trainer:
                     fake.retain_grad()  # d loss_G / d G(z): where the G step pushes each sample
                 fake_logits = self.D(fake, y_fake).float()
             loss = g_loss(tc.loss, fake_logits)
-            self.opt_g.zero_grad(set_to_none=True)
+            optim.zero_grad(self.opt_g)
             loss.backward()
         finally:
             _requires_grad(self._d_params, True)
@@ -289,7 +289,7 @@ class Trainer:
         if self.group is not None:
             self.group.average_gradients(self._g_params)
         norm = _grad_norm(self._g_params)
-        self.opt_g.step()
+        optim.step(self.opt_g)
         if self.ema is not None:
             self.ema.update(self.G)
         return loss.detach(), fake_logits.detach(), norm

@@ -221,6 +221,63 @@ def test_the_fused_optimiser_makes_the_textbook_update(kind):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_the_short_road_to_the_fused_adam_is_its_step_bit_for_bit(monkeypatch):
+    # playground.optim.step skips Adam.step's Python (hooks, regrouping) once the moments exist;
+    # a run through it, with a live edit of lr and betas on the way, ends with the very same
+    # weights, moments and step counts as a run through opt.step() and opt.zero_grad().
+    from playground import optim
+
+    fast = Trainer(tiny("ring8", seed=5))
+    taken = []
+    real = optim._fused_adam_args
+    monkeypatch.setattr(optim, "_fused_adam_args",
+                        lambda opt: taken.append(real(opt) is not None) or real(opt))
+    fast.step(6)
+    fast.update(g_lr=3e-4, beta1=0.2)
+    fast.step(5)
+    assert taken.count(False) == 2 and taken.count(True) == 20  # the first D and G steps: Adam's
+    monkeypatch.setattr(optim, "step", lambda opt: opt.step())
+    monkeypatch.setattr(optim, "zero_grad", lambda opt: opt.zero_grad(set_to_none=True))
+    slow = Trainer(tiny("ring8", seed=5))
+    slow.step(6)
+    slow.update(g_lr=3e-4, beta1=0.2)
+    slow.step(5)
+    assert _same_state(fast, slow)
+    assert fast.opt_g.state_dict()["state"][0]["step"].item() == 11
+
+
+def test_the_short_road_leaves_what_it_cannot_do_to_the_optimiser():
+    from playground import optim
+
+    model = torch.nn.Linear(2, 1)
+    x = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    cases = {
+        "sgd": torch.optim.SGD(model.parameters(), lr=0.1, fused=True),
+        "amsgrad": torch.optim.Adam(model.parameters(), amsgrad=True, fused=True),
+        "foreach": torch.optim.Adam(model.parameters(), foreach=True),
+        "two groups": torch.optim.Adam([{"params": [model.weight]}, {"params": [model.bias]}],
+                                       fused=True),
+    }
+    hooked = torch.optim.Adam(model.parameters(), fused=True)
+    hooked.register_step_post_hook(lambda *a: None)
+    cases["hooked"] = hooked
+    for name, opt in cases.items():
+        model(x).sum().backward()
+        opt.step()  # the moments exist
+        model(x).sum().backward()
+        assert optim._fused_adam_args(opt) is None, name
+        optim.zero_grad(opt)
+        assert model.weight.grad is None and model.bias.grad is None
+    plain = torch.optim.Adam(model.parameters(), fused=True)
+    model(x).sum().backward()
+    assert optim._fused_adam_args(plain) is None  # no moments yet: Adam makes them
+    plain.step()
+    model(x).sum().backward()
+    assert optim._fused_adam_args(plain) is not None
+    model.bias.grad = None
+    assert optim._fused_adam_args(plain) is None  # a parameter without a gradient
+
+
 def test_the_ema_warms_up_from_a_short_average_to_its_decay():
     # decay min(setting, (1 + n) / (10 + n)) after n updates: 0.1 first, 0.99 from ~900 on.
     trainer = Trainer(tiny("ring8", ema_decay=0.99))
