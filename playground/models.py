@@ -23,11 +23,17 @@ from torch.nn.utils.parametrizations import _SpectralNorm, spectral_norm
 from .config import ModelConfig
 
 
+# ReLU and leaky ReLU work in place, on the output of the layer before them (a Linear or a
+# convolution, whose backward does not need its output; BatchNorm's needs its input): the same
+# numbers forward and backward (their backward reads the sign of the result, the same as the
+# input's), without a fresh activation buffer written to cold memory each call. Measured on
+# the 2D MLPs (issue 16): ~50 us of a 256x256 leaky ReLU in a training step against ~9 us when
+# its buffer is warm.
 def _activation(name: str) -> nn.Module:
     if name == "relu":
-        return nn.ReLU()
+        return nn.ReLU(inplace=True)
     if name == "leaky_relu":
-        return nn.LeakyReLU(0.2)
+        return nn.LeakyReLU(0.2, inplace=True)
     if name == "elu":
         return nn.ELU()
     if name == "tanh":
@@ -113,7 +119,8 @@ class MLPDiscriminator(_Discriminator):
         layers: list[nn.Module] = []
         width = math.prod(data_shape) * cfg.pack
         for i in range(cfg.d_depth):
-            layers += [nn.Linear(width, cfg.d_width * 2**(cfg.d_depth - 1 - i)), nn.LeakyReLU(0.2)]
+            layers += [nn.Linear(width, cfg.d_width * 2**(cfg.d_depth - 1 - i)),
+                       nn.LeakyReLU(0.2, inplace=True)]
             width = cfg.d_width * 2**(cfg.d_depth - 1 - i)
         super().__init__(nn.Sequential(*layers), cfg.d_width, num_classes, cfg.pack)
 
@@ -153,12 +160,12 @@ class DCGANGenerator(nn.Module):
         layers: list[nn.Module] = [
             # (N, z + labels, 1, 1) -> (N, 4g, base, base); no bias: BatchNorm follows
             nn.ConvTranspose2d(cfg.z_dim + num_classes, chans[0], base, 1, 0, bias=False),
-            nn.BatchNorm2d(chans[0]), nn.ReLU()]
+            nn.BatchNorm2d(chans[0]), nn.ReLU(inplace=True)]
         for i in range(steps):
             last = i == steps - 1
             # (N, chans[i], s, s) -> (N, chans[i+1], 2s, 2s)
             layers.append(nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=last))
-            layers += [nn.Tanh()] if last else [nn.BatchNorm2d(chans[i + 1]), nn.ReLU()]
+            layers += [nn.Tanh()] if last else [nn.BatchNorm2d(chans[i + 1]), nn.ReLU(inplace=True)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -180,7 +187,7 @@ class DCGANDiscriminator(_Discriminator):
         layers: list[nn.Module] = []
         for i in range(steps):
             # (N // pack, chans[i], s, s) -> (N // pack, chans[i+1], s/2, s/2)
-            layers += [nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
         layers.append(nn.Flatten())  # (N // pack, chans[-1] * base * base)
         super().__init__(nn.Sequential(*layers), chans[-1] * base * base, num_classes, cfg.pack)
 
