@@ -38,7 +38,7 @@ def step(opt: torch.optim.Optimizer) -> None:
     (~0.15 ms of a ~4 ms ring8 step, twice). Once its moments exist, a plain Adam with one group
     of CPU or CUDA tensors of one dtype, every one with a gradient, goes straight to the same
     kernel with the same arguments: bit for bit the same weights and moments
-    (`tests/test_optim.py`). Anything else (the first step, SGD, RMSprop, AMSGrad, hooks...)
+    (`tests/test_train.py`). Anything else (the first step, SGD, RMSprop, AMSGrad, hooks...)
     takes `opt.step()`."""
     args = _fused_adam_args(opt)
     if args is None:
