@@ -30,7 +30,7 @@ from torch.utils.flop_counter import flop_registry
 from .models import build_models
 
 WEIGHT_COPIES = 16  # G, D, EMA(G), 2 Adam moments each, the last good state, the view's copies
-#                    (8), and the run before each of the last 2 live edits (train.UNDO_STATES:
+#                    (8), and the run before each of the last 2 live edits (train_edits.UNDO_STATES:
 #                    its weights, EMA and moments, ~4 each)
 BYTES = 4  # float32
 

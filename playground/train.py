@@ -1,9 +1,9 @@
 """The training engine: one `Trainer` that the CLI, the web app and the tests all drive.
 
 `Trainer.step(n)` plays n rounds of the GAN game and returns one plain `StepRecord` per round.
-Hyperparameters change between steps with `Trainer.update(...)`, keeping every weight and, where
-the optimiser kind is unchanged, its moments. A non-finite loss or weight rolls the model back to
-its last finite state and says so in the record's `event`.
+Hyperparameters change between steps with `Trainer.update(...)` (`playground/train_edits.py`).
+A non-finite loss or weight rolls the model back to its last finite state and says so in the
+record's `event`.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from . import optim, run_state, settings
+from . import optim, run_state
 from .config import RunConfig, TrainConfig, short_repr
 from .data import Dataset, load_dataset
 from .device import pick_device
@@ -27,14 +27,11 @@ from .models import EMA, build_models
 from .optim import make_optimizer
 from .precision import autocast, check as check_precision
 from .sample import draw_noise, latents, run_generator
+from .train_edits import LiveEdits
 
 WHICH = ("both", "d", "g")
 FIXED_IMAGES = 64  # the progress grid shows the images of seeds 0..63 (as the Sample tab does)
 FIXED_POINTS = 1000  # 2D data: points in the progress scatter
-UNDO_STATES = 2  # live edits whose "before" run is kept for undo_edit (a copy of its state each:
-#                 budget.py counts them in a run's memory)
-# Live edits allowed on a running model; the rest (seed, device, model shape, data) need a new run.
-LIVE_FIELDS = settings.LIVE_FIELDS
 
 
 @dataclass
@@ -62,7 +59,7 @@ def derive_seed(seed: int, purpose: str) -> int:
     return int.from_bytes(digest[:8], "little") % (2**63)
 
 
-class Trainer:
+class Trainer(LiveEdits):
     """Owns G, D, their optimisers, the random streams and the history of one run."""
 
     def __init__(self, config: RunConfig, dataset: Dataset | None = None,
@@ -112,10 +109,7 @@ class Trainer:
         self.diverged = False
         self._good: dict[str, torch.Tensor] | None = None  # last finite state
         self._good_step = 0
-        self.undo: list[dict[str, Any]] = []  # the values each live edit replaced, oldest first
-        # The run just before each of the last UNDO_STATES live edits: undo index -> (step, how
-        # many marks, state). Undoing an edit after a divergence brings it back (`undo_edit`).
-        self._before_edit: dict[int, tuple[int, int, dict[str, torch.Tensor]]] = {}
+        self._init_edits()
         # Shown each D and G step's tensors when set (slowmo.explain_iteration): f(kind, **t)
         self.capture: Callable[..., None] | None = None
 
@@ -148,84 +142,6 @@ class Trainer:
         if which == "g":
             return make_optimizer(tc.g_optimizer, self.G.parameters(), tc.g_lr, (tc.beta1, tc.beta2))
         return make_optimizer(tc.d_optimizer, self.D.parameters(), tc.d_lr, (tc.beta1, tc.beta2))
-
-    # ----------------------------------------------------------------- live edits
-    def update(self, **changes: Any) -> dict[str, Any]:
-        """Change training hyperparameters between steps; returns the fields that changed.
-
-        Weights always survive. Optimiser moments survive unless the optimiser kind changes
-        (a new kind starts with fresh state). Raises ValueError for a bad value or a field
-        that cannot change on a running model (seed, device, architecture, data).
-        """
-        old = self.tc
-        config = self.check_update(**changes)
-        new = config.train
-        changed = {k: getattr(new, k) for k in changes if getattr(old, k) != getattr(new, k)}
-        if not changed:
-            return {}
-        self.undo.append({k: getattr(old, k) for k in changed})
-        index = len(self.undo) - 1
-        self._before_edit.pop(index - UNDO_STATES, None)  # older ones: their settings only
-        self._before_edit[index] = (self.step_count, len(self.changes),
-                                    run_state.copy_into(None, self.state_tensors()))
-        self._apply_settings(config, changed)
-        self.changes.append((self.step_count, changed))
-        return changed
-
-    def undo_edit(self) -> tuple[dict[str, Any], int | None]:
-        """Undo the most recent live edit (after a divergence: what led to it). Its settings come
-        back, and so does the model as it was just before the edit when that is still kept (one
-        of the last UNDO_STATES edits): the last finite state of a run that diverged has often
-        been damaged by the bad setting already, and diverges again at once. Returns (the
-        settings restored, the step the model went back to, or None if it stayed)."""
-        if not self.undo:
-            raise ValueError("no live edit to undo")
-        index = len(self.undo) - 1
-        previous = self.undo.pop()
-        before = self._before_edit.pop(index, None)
-        config = self.check_update(**previous)
-        self._apply_settings(config, previous)  # first: the state's optimisers and EMA match
-        if before is not None:
-            step, marks, state = before
-            self.load_state_tensors(state)
-            self.step_count = step
-            self.history = [r for r in self.history if r.step <= step]
-            del self.changes[marks:]  # the edits from then on (this one too) are undone
-            self.diverged = False
-            self._snapshot()
-        self.changes.append((self.step_count, dict(previous)))
-        return previous, before[0] if before is not None else None
-
-    def _apply_settings(self, config: RunConfig, changed: dict[str, Any]) -> None:
-        """Make `config` the run's, rebuilding or retuning what `changed` touches."""
-        new = config.train
-        self.config = config
-        for who, opt_name, lr_name in (("g", "g_optimizer", "g_lr"), ("d", "d_optimizer", "d_lr")):
-            if opt_name in changed:
-                setattr(self, f"opt_{who}", self._optimizer(who))
-                continue
-            opt = getattr(self, f"opt_{who}")
-            for group in opt.param_groups:
-                group["lr"] = getattr(new, lr_name)
-                if "betas" in group:
-                    group["betas"] = (new.beta1, new.beta2)
-        if "ema_decay" in changed:
-            if new.ema_decay == 0:
-                self.ema = None
-            elif self.ema is None:
-                self.ema = EMA(self.G, new.ema_decay)
-            else:
-                self.ema.decay = new.ema_decay
-
-    def check_update(self, **changes: Any) -> RunConfig:
-        """The config `update(**changes)` would give (every value checked), changing nothing."""
-        frozen = sorted(set(changes) - set(LIVE_FIELDS))
-        if frozen:
-            raise settings.SettingError(frozen[0], f"{', '.join(frozen)} cannot change on a "
-                                        "running model: press Reset (or start a new run) to "
-                                        "use a new value")
-        new = dataclasses.replace(self.tc, **changes)  # validates and normalises every field
-        return dataclasses.replace(self.config, train=new)  # validates batch vs pack
 
     # ----------------------------------------------------------------- the game
     def _noise(self, n: int) -> torch.Tensor:
