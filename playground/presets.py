@@ -70,6 +70,16 @@ PRESETS: dict[str, RunConfig] = {
     #   G(z) at the old weights, which would let the two run on the two cores at once; ~1.17x
     #   the steps/s on one core even in turn): seeds 0-9, two reach the bar (2,500 and 3,000
     #   steps), eight miss, five of them with no mode left at 3,000 steps.
+    #   Dec 7, later (seeds 0-4, the same harness; this recipe again 1,600/1,800/1,800/1,900/
+    #   2,400): beta1 0: one seed reaches the bar (at 3,000); beta1 0.8: 2,500, one miss; D lr
+    #   3e-3: 2,200; D lr 1e-3 (G ahead of D): five misses, four with no mode left; two G steps
+    #   per D step: no mode left on the three seeds run; z_dim 8: 2,000. Cheaper steps that
+    #   change the game a little, none a gain: G's samples of D's step reused for G's step (as
+    #   PyTorch's DCGAN example does; no second pass of G): 1.12x the steps/s, but 2,100 steps
+    #   and one miss; and with D called once on reals and fakes together: 1.14x, 2,300, one
+    #   miss. torch.compile of G and D: 22 s to compile, then 0.74x the steps/s. The second
+    #   core gives a step 1.09x (344 against 316 steps/s, 2 threads against 1): the step is a
+    #   chain of small operations, and the bar needs ~1.5x.
     "ring8": RunConfig(
         DataConfig(dataset="ring8"),
         ModelConfig(arch="mlp", z_dim=16, g_width=128, g_depth=2, d_width=128, d_depth=2, pack=1),
