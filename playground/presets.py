@@ -73,13 +73,14 @@ PRESETS: dict[str, RunConfig] = {
     #   Dec 7, later (seeds 0-4, the same harness; this recipe again 1,600/1,800/1,800/1,900/
     #   2,400): beta1 0: one seed reaches the bar (at 3,000); beta1 0.8: 2,500, one miss; D lr
     #   3e-3: 2,200; D lr 1e-3 (G ahead of D): five misses, four with no mode left; two G steps
-    #   per D step: no mode left on the three seeds run; z_dim 8: 2,000. Cheaper steps that
-    #   change the game a little, none a gain: G's samples of D's step reused for G's step (as
-    #   PyTorch's DCGAN example does; no second pass of G): 1.12x the steps/s, but 2,100 steps
-    #   and one miss; and with D called once on reals and fakes together: 1.14x, 2,300, one
-    #   miss. torch.compile of G and D: 22 s to compile, then 0.74x the steps/s. The second
-    #   core gives a step 1.09x (344 against 316 steps/s, 2 threads against 1): the step is a
-    #   chain of small operations, and the bar needs ~1.5x.
+    #   per D step: no mode left on the three seeds run; z_dim 8: 2,000; z scaled x3 or x10
+    #   before G (sharper steps between modes from the start): four or five misses. Cheaper
+    #   steps that change the game a little, none a gain: G's samples of D's step reused for
+    #   G's step (as PyTorch's DCGAN example does; no second pass of G): 1.12x the steps/s, but
+    #   2,100 steps and one miss; and with D called once on reals and fakes together: 1.14x,
+    #   2,300, one miss. torch.compile of G and D: 22 s to compile, then 0.74x the steps/s.
+    #   The second core gives a step 1.09x (344 against 316 steps/s, 2 threads against 1): the
+    #   step is a chain of small operations, and the bar needs ~1.5x.
     #   The preset's end, seeds 0-9 (the same harness, run on to 6,000 steps): nine reach the bar
     #   by 2,400 steps and end at 92.7-95.4 % with 8/8; seed 5 touches it only at 5,600 steps
     #   (90.0 %) and hovers: 89.3 % at 6,000, 7/8 modes with 91.2 % at 8,000. A longer preset
